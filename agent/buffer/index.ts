@@ -1,0 +1,3 @@
+export * from './sqlite-buffer.ts';
+export * from './batch-writer.ts';
+export { SCHEMA_VERSION } from './migrations.ts';

@@ -1,0 +1,60 @@
+/**
+ * Schema migrations, applied in order by PRAGMA user_version. Never edit a shipped
+ * migration: add the next one. A buffer written by a newer agent is refused.
+ */
+import type Database from 'better-sqlite3';
+import { AgentError } from '../errors.ts';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: first light
+  `
+  CREATE TABLE series (
+    id      INTEGER PRIMARY KEY,
+    machine TEXT NOT NULL,
+    signal  TEXT NOT NULL,
+    UNIQUE (machine, signal)
+  );
+  -- AUTOINCREMENT: ids never go back, even when retention empties the table,
+  -- so (agent, id) stays a unique key upstream.
+  CREATE TABLE samples (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    series  INTEGER NOT NULL REFERENCES series(id),
+    ts      INTEGER NOT NULL,
+    value,
+    quality INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX samples_series_ts ON samples (series, ts);
+  CREATE TABLE dead_letters (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts      INTEGER NOT NULL,
+    source  TEXT NOT NULL,
+    topic   TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    payload BLOB
+  );
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new AgentError(
+      'SFA_ERR_BUFFER_SCHEMA_NEWER',
+      `buffer schema version ${current} is newer than this agent's ${SCHEMA_VERSION}`,
+    );
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    const sql = MIGRATIONS[v];
+    if (sql === undefined) break;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,169 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { BatchWriter, SqliteBuffer, SCHEMA_VERSION } from './index.ts';
+import type { Sample } from '../model/index.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sfa-buffer-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const s = (ts: number, value: Sample['value'], signal = 'parts_total', machine = 'm1', quality: Sample['quality'] = 'good'): Sample => ({
+  machine,
+  signal,
+  ts,
+  value,
+  quality,
+});
+
+describe('SqliteBuffer', () => {
+  it('opens in WAL mode with the current schema version', () => {
+    const b = new SqliteBuffer({ dataDir: join(dir, 'nested', 'data') });
+    b.close();
+    const db = new Database(join(dir, 'nested', 'data', 'buffer.db'));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  it('gives monotonically increasing ids that never go back, even after rows are deleted', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    const first = b.commit([s(1, 1), s(2, 2), s(3, 3)]);
+    expect(first.map((x) => x.id)).toEqual([1, 2, 3]);
+    b.close();
+    const db = new Database(join(dir, 'buffer.db'));
+    db.exec('DELETE FROM samples');
+    db.close();
+    const b2 = new SqliteBuffer({ dataDir: dir });
+    const next = b2.commit([s(4, 4)]);
+    expect(next[0]?.id).toBe(4);
+    b2.close();
+  });
+
+  it('round-trips values and qualities, and answers window queries with baselines', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit([
+      s(100, 10),
+      s(150, null, 'parts_total', 'm1', 'bad'),
+      s(200, 12),
+      s(300, 15),
+      s(120, 'running', 'state'),
+      s(250, true, 'door_open'),
+      s(210, 99, 'parts_total', 'm2'),
+    ]);
+    const w = b.machineWindow('m1', 160, 400);
+    const parts = w.filter((x) => x.signal === 'parts_total').map((x) => [x.ts, x.value, x.quality]);
+    // baseline: the last sample before 160 is bad, so the last good one comes too
+    expect(parts).toEqual([
+      [100, 10, 'good'],
+      [150, null, 'bad'],
+      [200, 12, 'good'],
+      [300, 15, 'good'],
+    ]);
+    expect(w.filter((x) => x.signal === 'state').map((x) => x.value)).toEqual(['running']);
+    expect(w.find((x) => x.signal === 'door_open')?.value).toBe(1);
+    expect(w.every((x) => x.machine === 'm1')).toBe(true);
+    b.close();
+  });
+
+  it('keeps the latest value per series and when it last changed, across restarts', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit([s(100, 'idle', 'state'), s(200, 'running', 'state'), s(300, 'running', 'state'), s(250, 'down', 'state')]);
+    const latest = b.latest('m1').find((l) => l.signal === 'state');
+    expect(latest).toMatchObject({ value: 'running', ts: 300, since: 200 });
+    b.close();
+    const b2 = new SqliteBuffer({ dataDir: dir });
+    // from disk, ordered by ts: idle@100, running@200, down@250, running@300 → running since 300
+    expect(b2.latest('m1').find((l) => l.signal === 'state')).toMatchObject({ value: 'running', ts: 300, since: 300 });
+    b2.close();
+  });
+
+  it('downsamples series: mean of gauges, last value of counters', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit([s(0, 1, 'temp'), s(500, 3, 'temp'), s(1000, 10, 'temp'), s(0, 5), s(600, 7), s(1100, 9)]);
+    expect(b.series('m1', 'temp', 0, 2000, 1000)).toEqual([
+      [0, 2],
+      [1000, 10],
+    ]);
+    expect(b.series('m1', 'parts_total', 0, 2000, 1000, true)).toEqual([
+      [0, 7],
+      [1000, 9],
+    ]);
+    expect(b.series('m1', 'temp', 0, 2000)).toHaveLength(3);
+    b.close();
+  });
+
+  it('caps dead letters and keeps the first KiB of the payload', () => {
+    const b = new SqliteBuffer({ dataDir: dir, deadLetterCap: 5 });
+    for (let i = 0; i < 12; i++) b.deadLetter('src', `t/${i}`, 'invalid JSON', 'x'.repeat(5000));
+    const rows = b.deadLetters(100);
+    expect(rows).toHaveLength(5);
+    expect(rows[0]?.topic).toBe('t/11');
+    expect(rows[0]?.payload).toHaveLength(1024);
+    b.close();
+  });
+
+  it('refuses a buffer written by a newer agent', () => {
+    const db = new Database(join(dir, 'buffer.db'));
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => new SqliteBuffer({ dataDir: dir })).toThrow(/SFA_ERR_BUFFER_SCHEMA_NEWER/);
+  });
+});
+
+describe('BatchWriter', () => {
+  it('commits at maxRows without waiting, and the rest after maxDelayMs', async () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    const commits: number[] = [];
+    b.onCommit((x) => commits.push(x.length));
+    const w = new BatchWriter(b, { maxRows: 1000, maxDelayMs: 30 });
+    w.enqueue(Array.from({ length: 2500 }, (_, i) => s(i, i)));
+    expect(commits).toEqual([1000, 1000]);
+    expect(w.pendingCount).toBe(500);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(commits).toEqual([1000, 1000, 500]);
+    expect(b.stats().samples).toBe(2500);
+    b.close();
+  });
+
+  it('commitNow commits pending samples first, in order, before returning', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    const w = new BatchWriter(b, { maxRows: 1000, maxDelayMs: 50 });
+    w.enqueue([s(1, 1), s(2, 2)]);
+    w.commitNow([s(3, 3)]);
+    expect(w.pendingCount).toBe(0);
+    expect(b.machineWindow('m1', 0, 10).map((x) => [x.id, x.value])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    b.close();
+  });
+
+  it('keeps samples pending when a commit fails, and commits them on the next flush', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    const errors: unknown[] = [];
+    const w = new BatchWriter(b, { maxRows: 1000, maxDelayMs: 10_000, onError: (e) => errors.push(e) });
+    const real = b.commit.bind(b);
+    let fail = true;
+    b.commit = (x) => {
+      if (fail) throw new Error('SQLITE_FULL');
+      return real(x);
+    };
+    w.enqueue([s(1, 1), s(2, 2)]);
+    w.flush();
+    expect(errors).toHaveLength(1);
+    expect(w.pendingCount).toBe(2);
+    fail = false;
+    w.flush();
+    expect(w.pendingCount).toBe(0);
+    expect(b.stats().samples).toBe(2);
+    b.close();
+  });
+});

@@ -1,0 +1,298 @@
+/**
+ * The durable buffer: every sample is committed here first (DESIGN.md §2).
+ * better-sqlite3 is synchronous: a WAL commit with synchronous=NORMAL costs tens of
+ * microseconds and survives a killed process (a power loss may lose the last commits;
+ * FULL closes that window at the cost of an fsync per commit).
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.ts';
+import { AgentError } from '../errors.ts';
+import { migrate } from './migrations.ts';
+
+export interface BufferOptions {
+  /** folder holding buffer.db (created when missing) */
+  dataDir: string;
+  synchronous: 'NORMAL' | 'FULL';
+  /** open read-only (the `kpi` command while the agent runs) */
+  readonly: boolean;
+  /** rows kept in dead_letters; older ones are deleted */
+  deadLetterCap: number;
+}
+
+export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
+  synchronous: 'NORMAL',
+  readonly: false,
+  deadLetterCap: 10_000,
+};
+
+const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
+const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
+
+export interface LatestValue {
+  machine: string;
+  signal: string;
+  ts: number;
+  value: SampleValue;
+  quality: Quality;
+  /** when the value last changed (for states: "in this state since") */
+  since: number;
+}
+
+export interface BufferStats {
+  samples: number;
+  bytes: number;
+  lastId: number;
+  deadLetters: number;
+}
+
+export interface DeadLetterRow {
+  id: number;
+  ts: number;
+  source: string;
+  topic: string;
+  reason: string;
+  payload: string;
+}
+
+type Row = { id: number; ts: number; value: SampleValue; quality: number };
+type SeriesRow = { id: number; machine: string; signal: string };
+
+/** Values are stored as SQLite REAL/INTEGER/TEXT/NULL; booleans become 1/0. */
+function toDbValue(v: SampleValue): number | string | null {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number' && !Number.isFinite(v)) return null;
+  return v;
+}
+
+export class SqliteBuffer {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly seriesIds = new Map<string, number>();
+  private readonly seriesById = new Map<number, { machine: string; signal: string }>();
+  private readonly latestByKey = new Map<string, LatestValue>();
+  private readonly opts: BufferOptions;
+  private readonly stmt: {
+    insert: Database.Statement<[number, number, number | string | null, number]>;
+    insertSeries: Database.Statement<[string, string]>;
+    deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
+    trimDeadLetters: Database.Statement<[number]>;
+  };
+  private readonly commitListeners: ((samples: readonly StoredSample[]) => void)[] = [];
+  private sampleCount: number;
+  private lastId: number;
+
+  constructor(options: Partial<BufferOptions> & { dataDir: string }) {
+    this.opts = { ...BUFFER_DEFAULTS, ...options };
+    this.path = join(this.opts.dataDir, 'buffer.db');
+    try {
+      if (!this.opts.readonly) mkdirSync(this.opts.dataDir, { recursive: true });
+      this.db = new Database(this.path, { readonly: this.opts.readonly, fileMustExist: this.opts.readonly });
+    } catch (e) {
+      throw new AgentError('SFA_ERR_BUFFER_OPEN', `cannot open ${this.path}: ${(e as Error).message}`, { cause: e });
+    }
+    this.db.pragma('busy_timeout = 5000');
+    if (!this.opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${this.opts.synchronous}`);
+      migrate(this.db);
+    }
+    this.stmt = {
+      insert: this.db.prepare('INSERT INTO samples (series, ts, value, quality) VALUES (?, ?, ?, ?)'),
+      insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
+      trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
+    };
+    for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
+      this.seriesIds.set(key(s.machine, s.signal), s.id);
+      this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });
+    }
+    const counts = this.db
+      .prepare("SELECT COUNT(*) AS n, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'samples'), 0) AS last FROM samples")
+      .get() as { n: number; last: number };
+    this.sampleCount = counts.n;
+    this.lastId = counts.last;
+    this.loadLatest();
+  }
+
+  /** Commit samples in one transaction, synchronously; returns them with their ids. */
+  commit(samples: readonly Sample[]): StoredSample[] {
+    if (samples.length === 0) return [];
+    const stored: StoredSample[] = new Array<StoredSample>(samples.length);
+    this.db.transaction(() => {
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i] as Sample;
+        const res = this.stmt.insert.run(this.seriesId(s.machine, s.signal), s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
+        stored[i] = { id: Number(res.lastInsertRowid), machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
+      }
+    })();
+    this.sampleCount += samples.length;
+    this.lastId = (stored[stored.length - 1] as StoredSample).id;
+    for (const s of stored) this.updateLatest(s);
+    for (const l of this.commitListeners) l(stored);
+    return stored;
+  }
+
+  /** Called after every commit with the stored samples (SSE, KPI caches). Only notifies. */
+  onCommit(listener: (samples: readonly StoredSample[]) => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  deadLetter(source: string, topic: string, reason: string, payload: Buffer | string, ts = Date.now()): void {
+    const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    this.stmt.deadLetter.run(ts, source, topic, reason, buf.subarray(0, 1024));
+    this.stmt.trimDeadLetters.run(this.opts.deadLetterCap);
+  }
+
+  deadLetters(limit = 100): DeadLetterRow[] {
+    const rows = this.db
+      .prepare('SELECT id, ts, source, topic, reason, payload FROM dead_letters ORDER BY id DESC LIMIT ?')
+      .all(limit) as { id: number; ts: number; source: string; topic: string; reason: string; payload: Buffer | null }[];
+    return rows.map((r) => ({ ...r, payload: r.payload ? r.payload.toString('utf8') : '' }));
+  }
+
+  /** Machines that have samples (configured or discovered). */
+  machines(): string[] {
+    return [...new Set([...this.seriesById.values()].map((s) => s.machine))].sort();
+  }
+
+  signals(machine: string): string[] {
+    return [...this.seriesById.values()].filter((s) => s.machine === machine).map((s) => s.signal).sort();
+  }
+
+  latest(machine?: string): LatestValue[] {
+    const all = [...this.latestByKey.values()];
+    return machine === undefined ? all : all.filter((l) => l.machine === machine);
+  }
+
+  /**
+   * What the KPI engine needs for one machine and window [from, to): every sample with ts in
+   * the window, plus per signal the last sample before `from` and, when that one is not good,
+   * the last good one before it (the counter baseline).
+   */
+  machineWindow(machine: string, from: number, to: number): StoredSample[] {
+    const out: StoredSample[] = [];
+    const inWindow = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, id');
+    const lastBefore = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT 1');
+    const lastGoodBefore = this.db.prepare(
+      'SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? AND quality = 0 ORDER BY ts DESC, id DESC LIMIT 1',
+    );
+    for (const [id, s] of this.seriesById) {
+      if (s.machine !== machine) continue;
+      const before = lastBefore.get(id, from) as Row | undefined;
+      if (before) {
+        if (before.quality !== 0) {
+          const good = lastGoodBefore.get(id, from) as Row | undefined;
+          if (good) out.push(this.toSample(good, s));
+        }
+        out.push(this.toSample(before, s));
+      }
+      for (const r of inWindow.all(id, from, to) as Row[]) out.push(this.toSample(r, s));
+    }
+    return out;
+  }
+
+  /**
+   * Points of one series in [from, to). With `step` (ms), one point per step: the mean of
+   * numeric gauges, the last value of counters and text (a counter's mean means nothing).
+   */
+  series(machine: string, signal: string, from: number, to: number, step?: number, last = false): [number, SampleValue][] {
+    const id = this.seriesIds.get(key(machine, signal));
+    if (id === undefined) return [];
+    if (!step || step <= 0) {
+      const rows = this.db
+        .prepare('SELECT ts, value FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 ORDER BY ts, id LIMIT 100000')
+        .all(id, from, to) as { ts: number; value: SampleValue }[];
+      return rows.map((r) => [r.ts, r.value]);
+    }
+    const sql = last
+      ? `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, value FROM samples WHERE id IN (
+           SELECT MAX(id) FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 GROUP BY CAST((ts - ?) / ? AS INTEGER))
+         ORDER BY b`
+      : `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, AVG(value) AS value FROM samples
+         WHERE series = ? AND ts >= ? AND ts < ? AND quality = 0 AND typeof(value) IN ('integer', 'real') GROUP BY b ORDER BY b`;
+    const rows = (
+      last
+        ? this.db.prepare(sql).all(from, step, id, from, to, from, step)
+        : this.db.prepare(sql).all(from, step, id, from, to)
+    ) as { b: number; value: SampleValue }[];
+    return rows.map((r) => [from + r.b * step, r.value]);
+  }
+
+  stats(): BufferStats {
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    let wal = 0;
+    try {
+      wal = statSync(`${this.path}-wal`).size;
+    } catch {
+      // no WAL file yet
+    }
+    const dl = this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number };
+    return { samples: this.sampleCount, bytes: pageCount * pageSize + wal, lastId: this.lastId, deadLetters: dl.n };
+  }
+
+  close(): void {
+    if (this.db.open) {
+      if (!this.opts.readonly) {
+        try {
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // another connection may hold the WAL; it is checkpointed later
+        }
+      }
+      this.db.close();
+    }
+  }
+
+  private seriesId(machine: string, signal: string): number {
+    const k = key(machine, signal);
+    let id = this.seriesIds.get(k);
+    if (id === undefined) {
+      this.stmt.insertSeries.run(machine, signal);
+      id = (this.db.prepare('SELECT id FROM series WHERE machine = ? AND signal = ?').get(machine, signal) as { id: number }).id;
+      this.seriesIds.set(k, id);
+      this.seriesById.set(id, { machine, signal });
+    }
+    return id;
+  }
+
+  private toSample(r: Row, s: { machine: string; signal: string }): StoredSample {
+    return { id: r.id, machine: s.machine, signal: s.signal, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad' };
+  }
+
+  private updateLatest(s: StoredSample): void {
+    const k = key(s.machine, s.signal);
+    const prev = this.latestByKey.get(k);
+    if (prev && prev.ts > s.ts) return; // a late sample does not change "now"
+    const changed = !prev || prev.value !== s.value || prev.quality !== s.quality;
+    this.latestByKey.set(k, {
+      machine: s.machine,
+      signal: s.signal,
+      ts: s.ts,
+      value: s.value,
+      quality: s.quality,
+      since: changed ? s.ts : prev.since,
+    });
+  }
+
+  private loadLatest(): void {
+    const last = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? ORDER BY ts DESC, id DESC LIMIT 1');
+    const lastDifferent = this.db.prepare(
+      'SELECT MAX(ts) AS ts FROM samples WHERE series = ? AND (value IS NOT ? OR quality != ?)',
+    );
+    const firstAfter = this.db.prepare('SELECT MIN(ts) AS ts FROM samples WHERE series = ? AND ts > ?');
+    for (const [id, s] of this.seriesById) {
+      const r = last.get(id) as Row | undefined;
+      if (!r) continue;
+      const diff = lastDifferent.get(id, r.value, r.quality) as { ts: number | null };
+      const since = diff.ts === null ? r.ts : ((firstAfter.get(id, diff.ts) as { ts: number | null }).ts ?? r.ts);
+      this.latestByKey.set(key(s.machine, s.signal), { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
+    }
+  }
+}
+
+function key(machine: string, signal: string): string {
+  return `${machine}\u0000${signal}`;
+}

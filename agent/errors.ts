@@ -1,0 +1,39 @@
+/**
+ * The error catalogue (STYLE.md, after fastify's lib/errors.js): every error the agent
+ * reports has a stable code and says what to do. Codes are strings because instanceof
+ * does not cross processes. Documented in agent/ERRORS.md; a test keeps the two in step.
+ */
+
+export const ERRORS = {
+  SFA_ERR_CONFIG_NOT_FOUND: 'config file not found: pass -c FILE or set SHOPFLOOR_CONFIG',
+  SFA_ERR_CONFIG_YAML: 'the config file is not valid YAML: fix the line shown',
+  SFA_ERR_CONFIG_ENV: 'the config refers to an environment variable that is not set: export it or remove the reference',
+  SFA_ERR_CONFIG_INVALID: 'the config does not match the schema: fix each path shown (see config/example.yaml)',
+  SFA_ERR_USAGE: 'bad command line: see shopfloor-agent --help',
+  SFA_ERR_HTTP_BIND: 'the HTTP port could not be opened: choose another http.port or stop what holds it',
+  SFA_ERR_HTTP_TOKEN_REQUIRED: 'binding the dashboard beyond localhost requires http.token',
+  SFA_ERR_BUFFER_OPEN: 'the SQLite buffer could not be opened: check agent.dataDir exists and is writable',
+  SFA_ERR_BUFFER_SCHEMA_NEWER: 'the buffer was written by a newer agent version: upgrade the agent or point agent.dataDir elsewhere',
+  SFA_ERR_SOURCE_CONNECT: 'a source could not connect: check its endpoint/url, network and credentials; the agent keeps retrying',
+  SFA_ERR_SIMULATOR_START: 'the demo plant could not start: a simulator port is probably in use (simulator.opcuaPort / simulator.mqttPort)',
+  SFA_ERR_PAYLOAD: 'a payload could not be used; it is kept in the dead_letters table with the reason',
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AgentError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${detail} [${code}]`, options);
+    this.code = code;
+    this.name = 'AgentError';
+  }
+  /** what to do about it */
+  get hint(): string {
+    return ERRORS[this.code];
+  }
+}
+
+export function isAgentError(e: unknown): e is AgentError {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('SFA_ERR_');
+}

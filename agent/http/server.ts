@@ -1,0 +1,110 @@
+/**
+ * The HTTP API of the contract (DESIGN.md §6) and the operator page.
+ * Default bind 127.0.0.1; any other bind needs http.token (the config refuses it otherwise).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Agent } from '../runtime/agent.ts';
+import { AgentError } from '../errors.ts';
+
+export interface HttpServer {
+  port: number;
+  close(): Promise<void>;
+  app: FastifyInstance;
+}
+
+const DASHBOARD = fileURLToPath(new URL('../../dashboards/plain/index.html', import.meta.url));
+
+/** A time parameter: ISO 8601 or epoch milliseconds. */
+const time = z
+  .string()
+  .transform((s, ctx) => {
+    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+    if (!Number.isFinite(t)) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
+      return z.NEVER;
+    }
+    return t;
+  })
+  .optional();
+
+const kpiQuery = z.object({
+  from: time,
+  to: time,
+  machine: z.string().min(1).optional(),
+  line: z.string().min(1).optional(),
+  groupBy: z.enum(['none', 'hour', 'shift', 'day', 'order']).default('none'),
+});
+
+const seriesQuery = z.object({
+  machine: z.string().min(1),
+  signal: z.string().min(1),
+  from: time,
+  to: time,
+  step: z.coerce.number().int().positive().optional(),
+});
+
+function window(q: { from?: number | undefined; to?: number | undefined }): { from: number; to: number } {
+  const to = q.to ?? Date.now();
+  const from = q.from ?? to - 24 * 3600 * 1000;
+  return { from, to };
+}
+
+export async function startHttp(deps: { agent: Agent; config: Config; log: Logger }): Promise<HttpServer> {
+  const { agent, config } = deps;
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }), disableRequestLogging: true });
+
+  if (config.http.token) {
+    const expected = `Bearer ${config.http.token}`;
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/healthz') return;
+      if (req.headers.authorization !== expected) {
+        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>' });
+      }
+    });
+  }
+
+  app.setErrorHandler(async (err, _req, reply) => {
+    if (err instanceof z.ZodError) {
+      return reply.code(400).send({ error: 'bad_request', issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    }
+    deps.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'internal', message: (err as Error).message });
+  });
+
+  app.get('/healthz', async () => agent.health());
+
+  app.get('/api/machines', async () => agent.kpis.machines());
+
+  app.get('/api/kpis', async (req) => {
+    const q = kpiQuery.parse(req.query);
+    const { from, to } = window(q);
+    const rows = agent.kpis.kpis({ from, to, machine: q.machine, line: q.line, groupBy: q.groupBy });
+    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows };
+  });
+
+  app.get('/api/series', async (req) => {
+    const q = seriesQuery.parse(req.query);
+    const { from, to } = window(q);
+    return { machine: q.machine, signal: q.signal, points: agent.kpis.series(q.machine, q.signal, from, to, q.step) };
+  });
+
+  let page: string | undefined;
+  app.get('/', async (_req, reply) => {
+    page ??= await readFile(DASHBOARD, 'utf8');
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    throw new AgentError('SFA_ERR_HTTP_BIND', `cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`, { cause: err });
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  return { port, app, close: () => app.close() };
+}

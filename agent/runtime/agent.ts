@@ -1,0 +1,163 @@
+/**
+ * The agent's lifecycle: buffer → drivers (and the demo plant) → HTTP; stopped in reverse,
+ * flushing every pending sample before the database closes.
+ */
+import type { Config, SourceConfig } from '../../config/schema.ts';
+import type { Driver, DriverContext, SourceState } from '../../drivers/driver.ts';
+import { OpcuaDriver } from '../../drivers/opcua/index.ts';
+import { MqttDriver } from '../../drivers/mqtt/index.ts';
+import { BatchWriter, SqliteBuffer } from '../buffer/index.ts';
+import type { Sample } from '../model/index.ts';
+import { createNormaliser } from './normalise.ts';
+import type { Logger } from './logger.ts';
+import { startHttp, type HttpServer } from '../http/index.ts';
+import { KpiService } from './kpi-service.ts';
+import { AgentError } from '../errors.ts';
+
+export interface SourceStatus {
+  id: string;
+  type: SourceConfig['type'];
+  state: SourceState;
+  detail: string | undefined;
+  since: number;
+  lastSampleAt: number | undefined;
+  deadLetters: number;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number }[];
+  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
+  upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
+}
+
+/** Something the agent starts before its sources and stops after them (the demo plant). */
+export interface Companion {
+  stop(): Promise<void>;
+}
+
+export interface AgentHooks {
+  /** starts the demo plant when simulator.enabled (injected by the CLI, keeps the runtime free of it) */
+  startSimulator?: (config: Config, log: Logger) => Promise<Companion>;
+}
+
+export class Agent {
+  readonly buffer: SqliteBuffer;
+  readonly kpis: KpiService;
+  private readonly writer: BatchWriter;
+  private readonly drivers: Driver[] = [];
+  private readonly status = new Map<string, SourceStatus>();
+  private http: HttpServer | undefined;
+  private simulator: Companion | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+    private readonly hooks: AgentHooks = {},
+  ) {
+    this.buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, synchronous: config.buffer.synchronous });
+    this.writer = new BatchWriter(this.buffer, {
+      maxRows: config.buffer.batchRows,
+      maxDelayMs: config.buffer.batchMs,
+      onError: (err) => this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried'),
+    });
+    this.kpis = new KpiService(config, this.buffer);
+  }
+
+  async start(): Promise<{ httpPort: number }> {
+    if (this.config.simulator.enabled) {
+      if (!this.hooks.startSimulator) throw new AgentError('SFA_ERR_SIMULATOR_START', 'no simulator available in this build');
+      this.simulator = await this.hooks.startSimulator(this.config, this.log);
+    }
+    const normalise = createNormaliser(this.config.machines);
+    for (const src of this.config.sources) {
+      const driver = this.createDriver(src);
+      this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0 });
+      if (!driver) continue;
+      this.drivers.push(driver);
+      await driver.start(this.contextFor(src.id, normalise));
+    }
+    this.http = await startHttp({ agent: this, config: this.config, log: this.log });
+    this.log.info({ url: `http://${this.config.http.host}:${this.http.port}`, sources: this.config.sources.length }, 'agent running');
+    return { httpPort: this.http.port };
+  }
+
+  /** Stop sources, flush every pending sample, close the database. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
+    this.writer.flush();
+    if (this.http) await this.http.close();
+    if (this.simulator) await this.simulator.stop();
+    this.buffer.close();
+    this.log.info({}, 'agent stopped; all pending samples flushed');
+  }
+
+  health(): Health {
+    const stats = this.buffer.stats();
+    const sources = [...this.status.values()].map((s) => ({
+      id: s.id,
+      type: s.type,
+      state: s.state,
+      ...(s.detail ? { detail: s.detail } : {}),
+      lastSampleAt: s.lastSampleAt === undefined ? null : new Date(s.lastSampleAt).toISOString(),
+      deadLetters: s.deadLetters,
+    }));
+    return {
+      status: sources.every((s) => s.state === 'connected') ? 'ok' : 'degraded',
+      sources,
+      buffer: { samples: stats.samples, backlog: 0, bytes: stats.bytes, droppedSamples: 0, pending: this.writer.pendingCount, deadLetters: stats.deadLetters },
+      upstream: { state: 'disabled', lastAckAt: null },
+    };
+  }
+
+  sourceStatus(): SourceStatus[] {
+    return [...this.status.values()];
+  }
+
+  private createDriver(src: SourceConfig): Driver | undefined {
+    switch (src.type) {
+      case 'opcua':
+        return new OpcuaDriver(src, { applicationName: `shopfloor-agent ${this.config.agent.id}` });
+      case 'mqtt':
+        return new MqttDriver(src, { defaultClientId: `sfa-${this.config.agent.id}-${src.id}`, reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 });
+      case 'modbus':
+        this.log.error({ source: src.id }, 'Modbus TCP sources are not supported by this version yet; the source is ignored');
+        return undefined;
+    }
+  }
+
+  private contextFor(sourceId: string, normalise: (s: Sample) => Sample): DriverContext {
+    const status = this.status.get(sourceId) as SourceStatus;
+    const log = this.log.child({ source: sourceId });
+    const seen = (samples: readonly Sample[]): Sample[] => {
+      if (samples.length > 0) status.lastSampleAt = Date.now();
+      return samples.map(normalise);
+    };
+    return {
+      log,
+      emit: (samples) => this.writer.enqueue(seen(samples)),
+      commit: (samples) => this.writer.commitNow(seen(samples)),
+      deadLetter: (l) => {
+        status.deadLetters++;
+        this.buffer.deadLetter(l.source, l.topic, l.reason, l.payload);
+        if (status.deadLetters === 1 || status.deadLetters % 1000 === 0) {
+          log.warn({ topic: l.topic, reason: l.reason, deadLetters: status.deadLetters }, 'payload stored as dead letter');
+        }
+      },
+      setState: (state, detail) => {
+        if (status.state === state && status.detail === detail) return;
+        const changed = status.state !== state;
+        status.state = state;
+        status.detail = detail;
+        if (changed) {
+          status.since = Date.now();
+          const level = state === 'error' ? 'error' : state === 'disconnected' ? 'warn' : 'info';
+          log[level]({ state, detail }, `source ${state}`);
+        }
+      },
+    };
+  }
+}

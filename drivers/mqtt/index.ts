@@ -1,0 +1,2 @@
+export * from './mqtt-driver.ts';
+export * from './topic-mapping.ts';

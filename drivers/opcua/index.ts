@@ -1,0 +1,1 @@
+export * from './opcua-driver.ts';

@@ -1,0 +1,30 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', '**/*.mjs', '**/*.js', 'dashboards/**/vendor/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The KPI engine and the sample model are pure: no driver, database or HTTP code.
+    files: ['agent/kpi/**/*.ts', 'agent/model/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/drivers/**', '**/buffer/**', '**/http/**', '**/runtime/**', '**/cli/**'], message: 'The KPI engine and sample model import no driver, database or HTTP code.' },
+          { group: ['better-sqlite3', 'fastify', 'mqtt', 'node-opcua', 'aedes', 'node:fs', 'fs'], message: 'The KPI engine and sample model are pure.' },
+        ],
+      }],
+    },
+  },
+);
