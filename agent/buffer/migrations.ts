@@ -14,16 +14,20 @@ export const MIGRATIONS: readonly string[] = [
     signal  TEXT NOT NULL,
     UNIQUE (machine, signal)
   );
-  -- AUTOINCREMENT: ids never go back, even when retention empties the table,
-  -- so (agent, id) stays a unique key upstream.
+  -- ids are assigned by the buffer (the single writer) and never go back, even when
+  -- retention empties the table (meta 'last_id' keeps the high-water mark), so
+  -- (agent, id) stays a unique key upstream.
   CREATE TABLE samples (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      INTEGER PRIMARY KEY,
     series  INTEGER NOT NULL REFERENCES series(id),
     ts      INTEGER NOT NULL,
     value,
     quality INTEGER NOT NULL DEFAULT 0
   );
-  CREATE INDEX samples_series_ts ON samples (series, ts);
+  -- by time only: samples arrive roughly in time order, so this index grows at its end
+  -- (an index on (series, ts) is written all over and costs 3x the ingest rate);
+  -- per-series look-ups over long spans belong to the rollups (store-and-forward issue).
+  CREATE INDEX samples_ts ON samples (ts);
   CREATE TABLE dead_letters (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     ts      INTEGER NOT NULL,

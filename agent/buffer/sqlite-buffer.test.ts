@@ -36,10 +36,9 @@ describe('SqliteBuffer', () => {
     const b = new SqliteBuffer({ dataDir: dir });
     const first = b.commit([s(1, 1), s(2, 2), s(3, 3)]);
     expect(first.map((x) => x.id)).toEqual([1, 2, 3]);
+    expect(b.deleteUpTo(3)).toBe(3);
+    expect(b.stats().samples).toBe(0);
     b.close();
-    const db = new Database(join(dir, 'buffer.db'));
-    db.exec('DELETE FROM samples');
-    db.close();
     const b2 = new SqliteBuffer({ dataDir: dir });
     const next = b2.commit([s(4, 4)]);
     expect(next[0]?.id).toBe(4);

@@ -74,7 +74,7 @@ export class SqliteBuffer {
   private readonly latestByKey = new Map<string, LatestValue>();
   private readonly opts: BufferOptions;
   private readonly stmt: {
-    insert: Database.Statement<[number, number, number | string | null, number]>;
+    insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertSeries: Database.Statement<[string, string]>;
     deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
     trimDeadLetters: Database.Statement<[number]>;
@@ -99,7 +99,7 @@ export class SqliteBuffer {
       migrate(this.db);
     }
     this.stmt = {
-      insert: this.db.prepare('INSERT INTO samples (series, ts, value, quality) VALUES (?, ?, ?, ?)'),
+      insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
@@ -109,7 +109,7 @@ export class SqliteBuffer {
       this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });
     }
     const counts = this.db
-      .prepare("SELECT COUNT(*) AS n, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'samples'), 0) AS last FROM samples")
+      .prepare("SELECT COUNT(*) AS n, MAX(COALESCE(MAX(id), 0), COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_id'), 0)) AS last FROM samples")
       .get() as { n: number; last: number };
     this.sampleCount = counts.n;
     this.lastId = counts.last;
@@ -120,18 +120,35 @@ export class SqliteBuffer {
   commit(samples: readonly Sample[]): StoredSample[] {
     if (samples.length === 0) return [];
     const stored: StoredSample[] = new Array<StoredSample>(samples.length);
+    const first = this.lastId + 1;
     this.db.transaction(() => {
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i] as Sample;
-        const res = this.stmt.insert.run(this.seriesId(s.machine, s.signal), s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
-        stored[i] = { id: Number(res.lastInsertRowid), machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
+        const id = first + i;
+        this.stmt.insert.run(id, this.seriesId(s.machine, s.signal), s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
+        stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
       }
     })();
+    // only after the commit: a failed transaction hands out no ids
     this.sampleCount += samples.length;
-    this.lastId = (stored[stored.length - 1] as StoredSample).id;
+    this.lastId = first + samples.length - 1;
     for (const s of stored) this.updateLatest(s);
     for (const l of this.commitListeners) l(stored);
     return stored;
+  }
+
+  /**
+   * Delete samples with id <= maxId (retention). The id high-water mark is recorded in the
+   * same transaction, so ids never go back even when the table ends up empty.
+   */
+  deleteUpTo(maxId: number): number {
+    let n = 0;
+    this.db.transaction(() => {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('last_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.lastId));
+      n = this.db.prepare('DELETE FROM samples WHERE id <= ?').run(maxId).changes;
+    })();
+    this.sampleCount -= n;
+    return n;
   }
 
   /** Called after every commit with the stored samples (SSE, KPI caches). Only notifies. */
@@ -172,23 +189,36 @@ export class SqliteBuffer {
    * the last good one before it (the counter baseline).
    */
   machineWindow(machine: string, from: number, to: number): StoredSample[] {
-    const out: StoredSample[] = [];
-    const inWindow = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, id');
+    return this.window([machine], from, to).get(machine) ?? [];
+  }
+
+  /** machineWindow for several machines at once: one scan of the time range. */
+  window(machines: readonly string[], from: number, to: number): Map<string, StoredSample[]> {
+    const wanted = new Set(machines);
+    const out = new Map<string, StoredSample[]>(machines.map((m) => [m, []]));
     const lastBefore = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT 1');
     const lastGoodBefore = this.db.prepare(
       'SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? AND quality = 0 ORDER BY ts DESC, id DESC LIMIT 1',
     );
     for (const [id, s] of this.seriesById) {
-      if (s.machine !== machine) continue;
+      const list = out.get(s.machine);
+      if (!list) continue;
       const before = lastBefore.get(id, from) as Row | undefined;
       if (before) {
         if (before.quality !== 0) {
           const good = lastGoodBefore.get(id, from) as Row | undefined;
-          if (good) out.push(this.toSample(good, s));
+          if (good) list.push(this.toSample(good, s));
         }
-        out.push(this.toSample(before, s));
+        list.push(this.toSample(before, s));
       }
-      for (const r of inWindow.all(id, from, to) as Row[]) out.push(this.toSample(r, s));
+    }
+    const rows = this.db
+      .prepare('SELECT id, series, ts, value, quality FROM samples WHERE ts >= ? AND ts < ? ORDER BY ts, id')
+      .iterate(from, to) as IterableIterator<Row & { series: number }>;
+    for (const r of rows) {
+      const s = this.seriesById.get(r.series);
+      if (!s || !wanted.has(s.machine)) continue;
+      out.get(s.machine)?.push(this.toSample(r, s));
     }
     return out;
   }
