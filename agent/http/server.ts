@@ -2,7 +2,7 @@
  * The HTTP API of the contract (DESIGN.md §6) and the operator page.
  * Default bind 127.0.0.1; any other bind needs http.token (the config refuses it otherwise).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -56,7 +56,8 @@ function window(q: { from?: number | undefined; to?: number | undefined }): { fr
 
 export async function startHttp(deps: { agent: Agent; config: Config; log: Logger }): Promise<HttpServer> {
   const { agent, config } = deps;
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }), disableRequestLogging: true });
+  // request lines are logged at info; the agent's own http log starts at warn
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
 
   if (config.http.token) {
     const expected = `Bearer ${config.http.token}`;
@@ -71,6 +72,10 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
   app.setErrorHandler(async (err, _req, reply) => {
     if (err instanceof z.ZodError) {
       return reply.code(400).send({ error: 'bad_request', issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'bad_request', message: (err as Error).message });
     }
     deps.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal', message: (err as Error).message });

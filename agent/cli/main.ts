@@ -1,0 +1,151 @@
+/**
+ * `shopfloor-agent` (DESIGN.md §6). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { loadConfigFile, formatProblems } from '../../config/index.ts';
+import type { Config } from '../../config/schema.ts';
+import { createLogger, type Logger } from '../runtime/logger.ts';
+import { Agent } from '../runtime/agent.ts';
+import { isAgentError } from '../errors.ts';
+import { startDemoPlant, runSimulatorCommand } from './simulator-hook.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+
+export { EXIT_CODES };
+
+const EXIT = EXIT_CODES;
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function defaultConfigPath(): string {
+  return process.env.SHOPFLOOR_CONFIG ?? './agent.yaml';
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Load a config or print every problem; undefined means "exit 2". */
+function load(file: string, io: Io): Config | undefined {
+  const res = loadConfigFile(file);
+  if (!res.ok) {
+    io.err(formatProblems(res.problems, file));
+    return undefined;
+  }
+  for (const w of res.warnings) io.err(`${file}: warning: ${w}`);
+  return res.config;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+async function runAgent(config: Config, log: Logger): Promise<number> {
+  const agent = new Agent(config, log, { startSimulator: startDemoPlant });
+  try {
+    await agent.start();
+  } catch (err) {
+    log.fatal({ err, code: isAgentError(err) ? err.code : undefined }, (err as Error).message);
+    await agent.stop().catch(() => undefined);
+    return isAgentError(err) && err.code.startsWith('SFA_ERR_CONFIG') ? EXIT.USAGE : EXIT.RUNTIME;
+  }
+  const sig = await untilSignal();
+  log.info({ signal: sig }, 'stopping');
+  await agent.stop();
+  return EXIT.OK;
+}
+
+export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = new Command()
+    .name('shopfloor-agent')
+    .description('Edge agent: machine data over OPC UA, MQTT and Modbus TCP → durable SQLite buffer → KPIs, dashboard and upstream')
+    .version(pkg.version, '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run shopfloor-agent --help for usage)');
+
+  const configOption = (): Option => new Option('-c, --config <file>', 'config file (default ./agent.yaml or $SHOPFLOOR_CONFIG)');
+
+  program
+    .command('run')
+    .description('run the agent')
+    .addOption(configOption())
+    .action(async (opts: { config?: string }) => {
+      const file = opts.config ?? defaultConfigPath();
+      const config = load(file, io);
+      if (!config) {
+        code = EXIT.USAGE;
+        return;
+      }
+      const log = createLogger(config.agent.logLevel);
+      code = await runAgent(config, log);
+      log.flush();
+    });
+
+  program
+    .command('check')
+    .description('validate a config file; every problem names its path; exit 0 ok, 2 invalid')
+    .addOption(configOption())
+    .action((opts: { config?: string }) => {
+      const file = opts.config ?? defaultConfigPath();
+      const config = load(file, io);
+      if (!config) {
+        code = EXIT.USAGE;
+        return;
+      }
+      const tags = config.sources.reduce((n, s) => n + (s.type === 'opcua' ? s.tags.length : s.type === 'modbus' ? s.registers.length : s.topics.length), 0);
+      io.out(`${file}: ok — site ${config.site.id}, agent ${config.agent.id}, ${config.sources.length} sources, ${tags} tags/topics, ${config.machines.length} machines`);
+    });
+
+  program
+    .command('simulate')
+    .description('run the demo plant on its own (OPC UA server and embedded MQTT broker)')
+    .option('--opcua-port <n>', 'OPC UA port', (v) => parsePort(v, '--opcua-port'), 48401)
+    .option('--mqtt-port <n>', 'MQTT port', (v) => parsePort(v, '--mqtt-port'), 18831)
+    .option('--seed <n>', 'random seed', (v) => parseIntArg(v, '--seed'), 42)
+    .option('--speed <x>', 'simulated seconds per real second', (v) => parseNumberArg(v, '--speed'), 1)
+    .action(async (opts: { opcuaPort: number; mqttPort: number; seed: number; speed: number }) => {
+      const log = createLogger('info');
+      code = await runSimulatorCommand(opts, log);
+      log.flush();
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    io.err(`shopfloor-agent: ${(err as Error).message}`);
+    return EXIT.RUNTIME;
+  }
+  return code;
+}
+
+function parseIntArg(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+  return n;
+}
+function parsePort(v: string, name: string): number {
+  const n = parseIntArg(v, name);
+  if (n < 0 || n > 65535) throw new InvalidArgumentError(`${name} must be 0–65535, got "${v}"`);
+  return n;
+}
+function parseNumberArg(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,33 @@
+/** Wires the demo plant (drivers/simulator) into the agent and the `simulate` verb. */
+import { join, resolve } from 'node:path';
+import type { Config } from '../../config/schema.ts';
+import { runSimulator, startPlantSimulator } from '../../drivers/simulator/index.ts';
+import type { Companion } from '../runtime/agent.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { AgentError } from '../errors.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+
+/** `simulator.enabled: true`: the demo plant starts before the sources that read it. */
+export async function startDemoPlant(config: Config, log: Logger): Promise<Companion> {
+  try {
+    return await startPlantSimulator(
+      { ...config.simulator, pkiDir: join(resolve(config.agent.dataDir), 'simulator-pki') },
+      log.child({ component: 'simulator' }),
+    );
+  } catch (err) {
+    throw new AgentError('SFA_ERR_SIMULATOR_START', `demo plant did not start: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export async function runSimulatorCommand(
+  opts: { opcuaPort: number; mqttPort: number; seed: number; speed: number },
+  log: Logger,
+): Promise<number> {
+  try {
+    await runSimulator(opts, log);
+    return EXIT_CODES.OK;
+  } catch (err) {
+    log.fatal({ err }, `demo plant failed: ${(err as Error).message}`);
+    return EXIT_CODES.RUNTIME;
+  }
+}
