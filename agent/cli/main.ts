@@ -6,9 +6,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
-import { Agent } from '../runtime/agent.ts';
 import { isAgentError } from '../errors.ts';
-import { startDemoPlant, runSimulatorCommand } from './simulator-hook.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
 export { EXIT_CODES };
@@ -51,6 +49,8 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 async function runAgent(config: Config, log: Logger): Promise<number> {
+  // loaded on demand: node-opcua alone takes a second to import, which `check` and `--help` need not pay
+  const [{ Agent }, { startDemoPlant }] = await Promise.all([import('../runtime/agent.ts'), import('./simulator-hook.ts')]);
   const agent = new Agent(config, log, { startSimulator: startDemoPlant });
   try {
     await agent.start();
@@ -117,6 +117,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     .option('--speed <x>', 'simulated seconds per real second', (v) => parseNumberArg(v, '--speed'), 1)
     .action(async (opts: { opcuaPort: number; mqttPort: number; seed: number; speed: number }) => {
       const log = createLogger('info');
+      const { runSimulatorCommand } = await import('./simulator-hook.ts');
       code = await runSimulatorCommand(opts, log);
       log.flush();
     });

@@ -31,7 +31,7 @@ export function makeStateDecoder(stateMap?: Readonly<Record<string, string>>): S
       const slot = STATE_SLOT[state as MachineState];
       byText.set(code, slot);
       const asNumber = Number(code);
-      if (code.trim() !== '' && String(asNumber) === code) byNumber.set(asNumber, slot);
+      if (String(asNumber) === code) byNumber.set(asNumber, slot);
     }
   }
   return { byText, byNumber };

@@ -4,8 +4,6 @@
  */
 import type { Config, SourceConfig } from '../../config/schema.ts';
 import type { Driver, DriverContext, SourceState } from '../../drivers/driver.ts';
-import { OpcuaDriver } from '../../drivers/opcua/index.ts';
-import { MqttDriver } from '../../drivers/mqtt/index.ts';
 import { BatchWriter, SqliteBuffer } from '../buffer/index.ts';
 import type { Sample } from '../model/index.ts';
 import { createNormaliser } from './normalise.ts';
@@ -72,7 +70,7 @@ export class Agent {
     }
     const normalise = createNormaliser(this.config.machines);
     for (const src of this.config.sources) {
-      const driver = this.createDriver(src);
+      const driver = await this.createDriver(src);
       this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0 });
       if (!driver) continue;
       this.drivers.push(driver);
@@ -117,12 +115,17 @@ export class Agent {
     return [...this.status.values()];
   }
 
-  private createDriver(src: SourceConfig): Driver | undefined {
+  /** Drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua. */
+  private async createDriver(src: SourceConfig): Promise<Driver | undefined> {
     switch (src.type) {
-      case 'opcua':
+      case 'opcua': {
+        const { OpcuaDriver } = await import('../../drivers/opcua/index.ts');
         return new OpcuaDriver(src, { applicationName: `shopfloor-agent ${this.config.agent.id}` });
-      case 'mqtt':
+      }
+      case 'mqtt': {
+        const { MqttDriver } = await import('../../drivers/mqtt/index.ts');
         return new MqttDriver(src, { defaultClientId: `sfa-${this.config.agent.id}-${src.id}`, reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 });
+      }
       case 'modbus':
         this.log.error({ source: src.id }, 'Modbus TCP sources are not supported by this version yet; the source is ignored');
         return undefined;
