@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', '**/*.mjs', '**/*.js', 'dashboards/**/vendor/**'] },
+  { ignores: ['node_modules/**', '.scratch/**', 'test-results/**', 'dist/**', 'data/**', 'coverage/**', '**/*.mjs', '**/*.js', 'dashboards/**/vendor/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
