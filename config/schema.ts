@@ -24,7 +24,8 @@ const byteSize = z.union([
   z
     .string()
     .regex(/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i, 'a size like 2GiB, 512MiB or a number of bytes')
-    .transform(parseByteSize),
+    .transform(parseByteSize)
+    .pipe(z.number().int().positive('a size above 0')),
 ]);
 
 export function parseByteSize(s: string): number {
@@ -55,7 +56,7 @@ const mappingFields = {
   signal,
   /** multiply the raw value (e.g. 0.001 for Wh → kWh) */
   scale: z.number().finite().optional(),
-  /** counters: the value at which the counter wraps to 0 */
+  /** counters: the raw value (before scale) at which the counter wraps to 0 */
   rollover: z.number().positive().optional(),
   /** gauges/states: silence longer than this marks the tag stale on the dashboard */
   staleAfterS: z.number().positive().optional(),
@@ -291,6 +292,13 @@ export const configSchema = z
     // Tags must name configured machines (captures like "{1}" are resolved at run time).
     const machines = new Set(cfg.machines.map((m) => m.id));
     cfg.sources.forEach((s, si) => {
+      if (s.type === 'mqtt') {
+        s.topics.forEach((t, ti) => {
+          if (t.machine !== undefined && !/\{\d+\}/.test(t.machine) && !machines.has(t.machine)) {
+            ctx.addIssue({ code: 'custom', path: ['sources', si, 'topics', ti, 'machine'], message: `unknown machine "${t.machine}": add it under machines[]` });
+          }
+        });
+      }
       const list = s.type === 'opcua' ? s.tags : s.type === 'modbus' ? s.registers : [];
       const key = s.type === 'opcua' ? 'tags' : 'registers';
       list.forEach((t, ti) => {
