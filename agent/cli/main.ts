@@ -8,6 +8,7 @@ import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { isAgentError } from '../errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import type { CliIo, CommandFactory } from './cli-context.ts';
 
 export { EXIT_CODES };
 
@@ -19,10 +20,10 @@ function defaultConfigPath(): string {
   return process.env.SHOPFLOOR_CONFIG ?? './agent.yaml';
 }
 
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+type Io = CliIo;
+
+/** Verbs that live in their own files (`<verb>-command.ts`). */
+const COMMANDS: CommandFactory[] = [];
 
 /** Load a config or print every problem; undefined means "exit 2". */
 function load(file: string, io: Io): Config | undefined {
@@ -121,6 +122,14 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       code = await runSimulatorCommand(opts, log);
       log.flush();
     });
+
+  const ctx = {
+    io,
+    setExit: (c: number) => {
+      code = c;
+    },
+  };
+  for (const make of COMMANDS) program.addCommand(make(ctx).copyInheritedSettings(program));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -83,6 +83,11 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
 
   app.get('/healthz', async () => agent.health());
 
+  app.get('/metrics', async (_req, reply) => {
+    const body = await agent.metrics.registry.metrics();
+    return reply.type(agent.metrics.registry.contentType).send(body);
+  });
+
   app.get('/api/machines', async () => agent.kpis.machines());
 
   app.get('/api/kpis', async (req) => {

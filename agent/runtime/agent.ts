@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { startHttp, type HttpServer } from '../http/index.ts';
 import { KpiService } from './kpi-service.ts';
 import { AgentError } from '../errors.ts';
+import { AgentMetrics, reasonClass } from './metrics.ts';
 
 export interface SourceStatus {
   id: string;
@@ -42,6 +43,7 @@ export interface AgentHooks {
 export class Agent {
   readonly buffer: SqliteBuffer;
   readonly kpis: KpiService;
+  readonly metrics: AgentMetrics;
   private readonly writer: BatchWriter;
   private readonly drivers: Driver[] = [];
   private readonly status = new Map<string, SourceStatus>();
@@ -61,6 +63,7 @@ export class Agent {
       onError: (err) => this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried'),
     });
     this.kpis = new KpiService(config, this.buffer);
+    this.metrics = new AgentMetrics({ site: config.site.id, agent: config.agent.id });
   }
 
   async start(): Promise<{ httpPort: number }> {
@@ -135,8 +138,12 @@ export class Agent {
   private contextFor(sourceId: string, normalise: (s: Sample) => Sample): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
+    const stored = this.metrics.samplesStored.labels(sourceId);
     const seen = (samples: readonly Sample[]): Sample[] => {
-      if (samples.length > 0) status.lastSampleAt = Date.now();
+      if (samples.length > 0) {
+        status.lastSampleAt = Date.now();
+        stored.inc(samples.length);
+      }
       return samples.map(normalise);
     };
     return {
@@ -145,6 +152,7 @@ export class Agent {
       commit: (samples) => this.writer.commitNow(seen(samples)),
       deadLetter: (l) => {
         status.deadLetters++;
+        this.metrics.deadLetters.labels(sourceId, reasonClass(l.reason)).inc();
         this.buffer.deadLetter(l.source, l.topic, l.reason, l.payload);
         if (status.deadLetters === 1 || status.deadLetters % 1000 === 0) {
           log.warn({ topic: l.topic, reason: l.reason, deadLetters: status.deadLetters }, 'payload stored as dead letter');
@@ -157,6 +165,7 @@ export class Agent {
         status.detail = detail;
         if (changed) {
           status.since = Date.now();
+          this.metrics.sourceConnected.labels(sourceId, status.type).set(state === 'connected' ? 1 : 0);
           const level = state === 'error' ? 'error' : state === 'disconnected' ? 'warn' : 'info';
           log[level]({ state, detail }, `source ${state}`);
         }

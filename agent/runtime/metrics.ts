@@ -1,0 +1,32 @@
+/**
+ * Prometheus metrics (GET /metrics). One registry per Agent instance (no module-level
+ * state: tests run several agents in one process). Components register their own metrics
+ * here at start-up and update them on their hot paths.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly samplesStored: Counter<'source'>;
+  readonly deadLetters: Counter<'source' | 'reason'>;
+  readonly sourceConnected: Gauge<'source' | 'type'>;
+
+  constructor(labels: { site: string; agent: string }) {
+    this.registry.setDefaultLabels(labels);
+    collectDefaultMetrics({ register: this.registry, prefix: 'shopfloor_agent_process_' });
+    this.samplesStored = new Counter({ name: 'shopfloor_agent_samples_stored_total', help: 'Samples committed to the buffer, per source', labelNames: ['source'], registers: [this.registry] });
+    this.deadLetters = new Counter({ name: 'shopfloor_agent_dead_letters_total', help: 'Payloads that could not be used, stored in dead_letters', labelNames: ['source', 'reason'], registers: [this.registry] });
+    this.sourceConnected = new Gauge({ name: 'shopfloor_agent_source_connected', help: '1 when the source is connected', labelNames: ['source', 'type'], registers: [this.registry] });
+  }
+}
+
+/** Dead-letter reasons as a bounded label set (the full reason is in the table). */
+export function reasonClass(reason: string): string {
+  const r = reason.toLowerCase();
+  if (r.includes('invalid json')) return 'invalid_json';
+  if (r.includes('exceeds')) return 'too_large';
+  if (r.includes('no topic mapping') || r.includes('unmapped')) return 'unmapped';
+  if (r.includes('protobuf') || r.includes('sparkplug')) return 'sparkplug';
+  if (r.includes('timestamp')) return 'bad_timestamp';
+  return 'bad_value';
+}
