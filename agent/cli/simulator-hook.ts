@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.ts';
 import { runSimulator, startPlantSimulator } from '../../drivers/simulator/index.ts';
 import type { Companion } from '../runtime/agent.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { AgentError } from '../errors.ts';
+import { AgentError, isAgentError } from '../errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
 /** `simulator.enabled: true`: the demo plant starts before the sources that read it. */
@@ -15,6 +15,7 @@ export async function startDemoPlant(config: Config, log: Logger): Promise<Compa
       log.child({ component: 'simulator' }),
     );
   } catch (err) {
+    if (isAgentError(err)) throw err;
     throw new AgentError('SFA_ERR_SIMULATOR_START', `demo plant did not start: ${(err as Error).message}`, { cause: err });
   }
 }
