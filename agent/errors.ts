@@ -17,6 +17,12 @@ export const ERRORS = {
   SFA_ERR_SOURCE_CONNECT: 'a source could not connect: check its endpoint/url, network and credentials; the agent keeps retrying',
   SFA_ERR_SIMULATOR_START: 'the demo plant could not start: a simulator port is probably in use (simulator.opcuaPort / simulator.mqttPort)',
   SFA_ERR_PAYLOAD: 'a payload could not be used; it is kept in the dead_letters table with the reason',
+  SFA_ERR_OPCUA_CERT_UNTRUSTED: 'the OPC UA server certificate is not trusted: compare its thumbprint with the one the machine shows, then run the `shopfloor-agent trust accept <thumbprint>` command shown; the agent retries by itself',
+  SFA_ERR_OPCUA_AUTH: 'the OPC UA server refused the user identity: fix auth.username/auth.password (or the user certificate) of the source; the agent retries with backoff',
+  SFA_ERR_OPCUA_SECURITY: 'the OPC UA server does not offer the configured securityMode/securityPolicy: choose one of the endpoints listed in the message (or run `shopfloor-agent browse <endpoint>`)',
+  SFA_ERR_OPCUA_CLIENT_REJECTED: 'the OPC UA server does not trust the certificate of the agent: trust agent.dataDir/pki/own/certs/client_certificate.pem on the server (its thumbprint is in the message)',
+  SFA_ERR_OPCUA_USER_CERT: 'the user certificate or key of auth.type certificate could not be read: check the cert and key paths (PEM files)',
+  SFA_ERR_OPCUA_TRUST: 'no certificate with that thumbprint in the PKI: run `shopfloor-agent trust list` and copy the thumbprint shown',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

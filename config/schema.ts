@@ -62,6 +62,12 @@ const mappingFields = {
   staleAfterS: z.number().positive().optional(),
 };
 
+/** OPC UA DataChangeFilter deadband: absolute (in the node's unit) or percent of its EURange. */
+export const opcuaDeadbandSchema = z.strictObject({
+  type: z.enum(['absolute', 'percent']),
+  value: z.number().nonnegative(),
+});
+
 export const opcuaTagSchema = z.strictObject({
   nodeId: z
     .string()
@@ -69,6 +75,12 @@ export const opcuaTagSchema = z.strictObject({
     .regex(/^(ns=\d+;)?(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$|^nsu=.+;(i|s|g|b)=.+$/, 'an OPC UA NodeId like "ns=2;s=Printer1.Energy" or "ns=3;i=1001"'),
   ...mappingFields,
   samplingIntervalMs: z.number().int().nonnegative().optional(),
+  /** values the server keeps between publishes (1 = the latest only); default: the source's */
+  queueSize: z.number().int().min(1).max(10_000).optional(),
+  /** when the queue is full, drop the oldest value (true) or the newest (false); default: the source's */
+  discardOldest: z.boolean().optional(),
+  /** report a change only beyond this deadband (numeric nodes); default: the source's (none) */
+  deadband: opcuaDeadbandSchema.optional(),
 });
 
 export const opcuaSourceSchema = z.strictObject({
@@ -84,7 +96,26 @@ export const opcuaSourceSchema = z.strictObject({
       z.strictObject({ type: z.literal('certificate'), cert: z.string().min(1), key: z.string().min(1) }),
     ])
     .default({ type: 'anonymous' }),
+  /** trust any server certificate without asking (logged as a warning at every connect); keep it off */
+  autoAcceptUnknownCertificates: z.boolean().default(false),
   samplingIntervalMs: z.number().int().nonnegative().default(1000),
+  queueSize: z.number().int().min(1).max(10_000).default(10),
+  discardOldest: z.boolean().default(true),
+  deadband: opcuaDeadbandSchema.optional(),
+  /** tags per subscription; more tags make more subscriptions */
+  maxItemsPerSubscription: z.number().int().min(1).max(100_000).default(10_000),
+  /** monitored items per CreateMonitoredItems call (many PLC servers refuse more than 1000) */
+  maxItemsPerCall: z.number().int().min(1).max(1000).default(1000),
+  /** a subscription reports at least this often (data or keep-alive); silence past twice this rebuilds it */
+  keepAliveMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** connect, open a session and subscribe within this time, or try again */
+  connectTimeoutMs: z.number().int().min(1000).default(15_000),
+  /** the session the server keeps while the agent is unreachable */
+  sessionTimeoutMs: z.number().int().min(1000).default(60_000),
+  /** capped exponential backoff between connection attempts */
+  reconnect: z
+    .strictObject({ minMs: z.number().int().min(10).default(1000), maxMs: z.number().int().min(10).default(30_000) })
+    .default({ minMs: 1000, maxMs: 30_000 }),
   tags: z.array(opcuaTagSchema).min(1),
 });
 
@@ -148,29 +179,138 @@ export const mqttSourceSchema = z.strictObject({
   /** a persistent session: the broker keeps QoS 1 messages while the agent is away */
   clean: z.boolean().default(false),
   maxPayloadBytes: z.number().int().positive().default(256 * 1024),
-  topics: z.array(mqttTopicSchema).min(1),
+  /** seconds between keep-alive pings */
+  keepaliveS: z.number().int().min(0).max(65535).default(30),
+  /** mqtts:// and wss://: files in PEM format (paths relative to the working directory) */
+  tls: z
+    .strictObject({
+      /** CA certificate(s) that signed the broker's certificate (default: the system's CAs) */
+      ca: z.string().min(1).optional(),
+      /** client certificate and its private key, for brokers that authenticate clients by certificate */
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      /** false accepts any broker certificate: only for a lab, never in a plant */
+      rejectUnauthorized: z.boolean().default(true),
+      /** the name to check the broker certificate against, when it differs from the URL's host */
+      servername: z.string().min(1).optional(),
+    })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), 'tls.cert and tls.key go together')
+    .optional(),
+  topics: z.array(mqttTopicSchema).default([]),
+  /** Sparkplug B host: decode births, data and deaths of edge nodes and map metrics to machines */
+  sparkplug: z
+    .strictObject({
+      /** Sparkplug group ids to subscribe to; default all ("+") */
+      groups: z.array(z.string().min(1).regex(/^[^/+#]+$/, 'a group id without "/", "+" or "#"')).min(1).default(['+']),
+      /** send an NCMD "Node Control/Rebirth" on a seq gap or data before a birth (the only message the agent ever sends to a device) */
+      rebirth: z.boolean().default(true),
+      /** seconds before a rebirth request for the same edge node may be repeated */
+      rebirthHoldoffS: z.number().positive().default(10),
+      /** first matching rule wins; metrics no rule matches are ignored */
+      metrics: z.array(sparkplugMetricRuleSchema()).min(1),
+    })
+    .optional(),
+}).superRefine((s, ctx) => {
+  if (s.topics.length === 0 && !s.sparkplug) {
+    ctx.addIssue({ code: 'custom', path: ['topics'], message: 'an mqtt source needs "topics" (or a "sparkplug" block)' });
+  }
 });
 
-export const modbusRegisterSchema = z.strictObject({
-  ...mappingFields,
-  table: z.enum(['holding', 'input', 'coil', 'discrete']).default('holding'),
-  address: z.number().int().min(0).max(65535),
-  type: z.enum(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'bool']).default('uint16'),
-  wordOrder: z.enum(['big', 'little']).default('big'),
-  byteOrder: z.enum(['big', 'little']).default('big'),
-  offset: z.number().finite().optional(),
-});
+/**
+ * A Sparkplug metric rule. Patterns use "*" for any text (metric names contain "/");
+ * machine and signal may use {group}, {node}, {device}, {metric} and {1}, {2} … for the "*" of
+ * the metric pattern. A signal that is not snake_case after filling is made so ("Energy/Total" → energy_total).
+ */
+function sparkplugMetricRuleSchema() {
+  return z.strictObject({
+    group: z.string().min(1).default('*'),
+    node: z.string().min(1).default('*'),
+    /** "" matches node-level metrics (NBIRTH/NDATA); default "*" matches any device and the node itself */
+    device: z.string().default('*'),
+    metric: z.string().min(1),
+    machine: z.string().min(1),
+    signal: z.string().min(1),
+    scale: z.number().finite().optional(),
+    rollover: z.number().positive().optional(),
+  });
+}
 
-export const modbusSourceSchema = z.strictObject({
-  id,
-  type: z.literal('modbus'),
-  host: z.string().min(1),
-  port: port.default(502),
-  unitId: z.number().int().min(0).max(255).default(1),
-  intervalMs: z.number().int().positive().default(1000),
-  timeoutMs: z.number().int().positive().default(1000),
+export const modbusRegisterSchema = z
+  .strictObject({
+    ...mappingFields,
+    table: z.enum(['holding', 'input', 'coil', 'discrete']).default('holding'),
+    /** 0-based protocol address (register 40001 is holding address 0) */
+    address: z.number().int().min(0).max(65535),
+    /** default uint16 for registers, bool for coils and discrete inputs */
+    type: z.enum(['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'bool']).optional(),
+    /** multi-register values: "big" = high word first (Modicon), "little" = low word first */
+    wordOrder: z.enum(['big', 'little']).default('big'),
+    /** bytes inside each register: "big" as Modbus specifies, "little" for swapped-byte devices */
+    byteOrder: z.enum(['big', 'little']).default('big'),
+    /** added after scale: value = raw × scale + offset */
+    offset: z.number().finite().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.table === 'coil' || r.table === 'discrete') && r.type !== undefined && r.type !== 'bool') {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `a ${r.table} is one bit: use type bool (or leave type out)` });
+    }
+  });
+
+/** Registers polled together at their own interval (fast power readings, slow energy counters). */
+export const modbusGroupSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  intervalMs: z.number().int().min(10),
   registers: z.array(modbusRegisterSchema).min(1),
 });
+
+/** One Modbus TCP device (or one unit id behind a gateway): its own connection and timers. */
+const modbusDeviceFields = {
+  port: port.default(502),
+  unitId: z.number().int().min(0).max(255).default(1),
+  /** interval of `registers` (groups have their own) */
+  intervalMs: z.number().int().min(10).default(1000),
+  /** a request unanswered this long counts as a failure; the device is reconnected with backoff */
+  timeoutMs: z.number().int().positive().default(1000),
+  registers: z.array(modbusRegisterSchema).default([]),
+  groups: z.array(modbusGroupSchema).default([]),
+};
+
+export const modbusDeviceSchema = z.strictObject({ id, host: z.string().min(1), ...modbusDeviceFields });
+
+export const modbusSourceSchema = z
+  .strictObject({
+    id,
+    type: z.literal('modbus'),
+    /** the single-device form; several devices go under `devices` */
+    host: z.string().min(1).optional(),
+    ...modbusDeviceFields,
+    devices: z.array(modbusDeviceSchema).default([]),
+    /** reconnect backoff after a failure: doubles from min to max */
+    reconnect: z
+      .strictObject({ minMs: z.number().int().positive().default(1000), maxMs: z.number().int().positive().default(30_000) })
+      .default({ minMs: 1000, maxMs: 30_000 }),
+  })
+  .superRefine((s, ctx) => {
+    const own = s.registers.length + s.groups.length;
+    if (s.host === undefined && own > 0) ctx.addIssue({ code: 'custom', path: ['host'], message: 'registers need a "host" (or move them under devices[])' });
+    if (s.host !== undefined && own === 0) ctx.addIssue({ code: 'custom', path: ['registers'], message: `device ${s.host} has no registers or groups` });
+    if (s.host === undefined && s.devices.length === 0) ctx.addIssue({ code: 'custom', path: ['host'], message: 'a modbus source needs "host" and "registers", or "devices"' });
+    s.devices.forEach((d, i) => {
+      if (d.registers.length + d.groups.length === 0) ctx.addIssue({ code: 'custom', path: ['devices', i, 'registers'], message: `device "${d.id}" has no registers or groups` });
+    });
+  });
+
+/** Every register of a modbus source with its path in the config, for checks and tooling. */
+export function modbusRegisterPaths(s: z.output<typeof modbusSourceSchema>): { path: (string | number)[]; register: z.output<typeof modbusRegisterSchema> }[] {
+  const out: { path: (string | number)[]; register: z.output<typeof modbusRegisterSchema> }[] = [];
+  const device = (d: { registers: z.output<typeof modbusRegisterSchema>[]; groups: z.output<typeof modbusGroupSchema>[] }, base: (string | number)[]): void => {
+    d.registers.forEach((r, i) => out.push({ path: [...base, 'registers', i], register: r }));
+    d.groups.forEach((g, gi) => g.registers.forEach((r, i) => out.push({ path: [...base, 'groups', gi, 'registers', i], register: r })));
+  };
+  device(s, []);
+  s.devices.forEach((d, i) => device(d, ['devices', i]));
+  return out;
+}
 
 export const sourceSchema = z.discriminatedUnion('type', [opcuaSourceSchema, mqttSourceSchema, modbusSourceSchema]);
 
@@ -202,6 +342,28 @@ const baselineSchema = z.strictObject({
   leadTimeS: z.number().positive().optional(),
   scrapRate: z.number().min(0).max(1).optional(),
 });
+
+const tariffPeriodSchema = z.strictObject({
+  name: z.string().min(1),
+  start: hhmm,
+  /** at or before start means the next day */
+  end: hhmm,
+  /** ISO weekdays the period starts on (1 = Monday … 7 = Sunday); default every day */
+  days: z.array(z.number().int().min(1).max(7)).min(1).optional(),
+  pricePerKwh: z.number().nonnegative(),
+});
+
+/** An energy tariff: one price, or prices by wall-clock time in site.timezone. */
+export const tariffSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('flat'), pricePerKwh: z.number().nonnegative() }),
+  z.strictObject({
+    type: z.literal('time-of-use'),
+    /** the price outside every period */
+    defaultPricePerKwh: z.number().nonnegative(),
+    /** where periods overlap, the one listed first wins */
+    periods: z.array(tariffPeriodSchema).min(1),
+  }),
+]);
 
 const bandSchema = z.strictObject({
   band: z.tuple([z.number(), z.number()]),
@@ -257,6 +419,15 @@ export const configSchema = z
           .default({}),
       })
       .default({ baselines: {}, bands: {} }),
+    /** cost and carbon per unit (KPI rows `costPerUnit`, `co2ePerUnitKg`); without them those are null */
+    energy: z
+      .strictObject({
+        currency: z.string().min(1).default('EUR'),
+        tariff: tariffSchema.optional(),
+        /** grid emission factor, kg CO2e per kWh */
+        gridEmissionFactorKgPerKwh: z.number().nonnegative().optional(),
+      })
+      .default({ currency: 'EUR' }),
     buffer: z
       .strictObject({
         maxBytes: byteSize.default(2 * 1024 ** 3),
@@ -299,13 +470,19 @@ export const configSchema = z
           }
         });
       }
-      const list = s.type === 'opcua' ? s.tags : s.type === 'modbus' ? s.registers : [];
-      const key = s.type === 'opcua' ? 'tags' : 'registers';
-      list.forEach((t, ti) => {
+      const list = s.type === 'opcua' ? s.tags.map((t, ti) => ({ path: ['tags', ti], machine: t.machine })) : s.type === 'modbus' ? modbusRegisterPaths(s).map((r) => ({ path: r.path, machine: r.register.machine })) : [];
+      list.forEach((t) => {
         if (!machines.has(t.machine)) {
-          ctx.addIssue({ code: 'custom', path: ['sources', si, key, ti, 'machine'], message: `unknown machine "${t.machine}": add it under machines[]` });
+          ctx.addIssue({ code: 'custom', path: ['sources', si, ...t.path, 'machine'], message: `unknown machine "${t.machine}": add it under machines[]` });
         }
       });
+      if (s.type === 'mqtt' && s.sparkplug) {
+        s.sparkplug.metrics.forEach((r, ri) => {
+          if (!/\{[^}]+\}/.test(r.machine) && !machines.has(r.machine)) {
+            ctx.addIssue({ code: 'custom', path: ['sources', si, 'sparkplug', 'metrics', ri, 'machine'], message: `unknown machine "${r.machine}": add it under machines[]` });
+          }
+        });
+      }
     });
     if (cfg.http.host !== '127.0.0.1' && cfg.http.host !== 'localhost' && cfg.http.host !== '::1' && !cfg.http.token) {
       ctx.addIssue({ code: 'custom', path: ['http', 'token'], message: `binding to ${cfg.http.host} requires http.token (the dashboard would be open to the network)` });
@@ -316,8 +493,13 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type OpcuaSourceConfig = z.output<typeof opcuaSourceSchema>;
+export type OpcuaTagConfig = z.output<typeof opcuaTagSchema>;
+export type OpcuaDeadband = z.output<typeof opcuaDeadbandSchema>;
 export type MqttSourceConfig = z.output<typeof mqttSourceSchema>;
 export type MqttTopicConfig = z.output<typeof mqttTopicSchema>;
 export type ModbusSourceConfig = z.output<typeof modbusSourceSchema>;
+export type ModbusRegisterConfig = z.output<typeof modbusRegisterSchema>;
+export type ModbusDeviceConfig = z.output<typeof modbusDeviceSchema>;
+export type SparkplugConfig = NonNullable<MqttSourceConfig['sparkplug']>;
 export type MachineConfig = z.output<typeof machineSchema>;
 export type ShiftConfig = z.output<typeof shiftSchema>;

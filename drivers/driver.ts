@@ -41,3 +41,20 @@ export interface Driver {
   start(ctx: DriverContext): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** A tag the source cannot deliver (an OPC UA nodeId the server does not know …), by the tag's address. */
+export interface TagProblem {
+  /** the tag's address in the source's terms (an OPC UA nodeId, a topic, a register) */
+  tag: string;
+  /** the protocol's status, e.g. "BadNodeIdUnknown" */
+  status: string;
+}
+
+/** Optional ability (STYLE.md: a separate small interface): per-tag problems, shown in /healthz. */
+export interface TagProblemReporter {
+  tagProblems(): readonly TagProblem[];
+}
+
+export function reportsTagProblems(driver: Driver): driver is Driver & TagProblemReporter {
+  return typeof (driver as Partial<TagProblemReporter>).tagProblems === 'function';
+}

@@ -41,6 +41,58 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: store-and-forward — minute/hour rollups (agent/buffer/rollups.ts); forwarder cursor,
+  // rollup cursor and dropped-sample count live in meta.
+  `
+  CREATE TABLE rollup_minute (
+    series          INTEGER NOT NULL,
+    bucket          INTEGER NOT NULL,
+    n               INTEGER NOT NULL,
+    n_good          INTEGER NOT NULL,
+    num_n           INTEGER NOT NULL,
+    num_sum         REAL NOT NULL,
+    num_min         REAL,
+    num_max         REAL,
+    delta           REAL NOT NULL,
+    running_ms      REAL NOT NULL,
+    idle_ms         REAL NOT NULL,
+    down_ms         REAL NOT NULL,
+    planned_stop_ms REAL NOT NULL,
+    integral        REAL NOT NULL,
+    held_ms         REAL NOT NULL,
+    first_ts        INTEGER,
+    last_ts         INTEGER,
+    last_value,
+    last_quality    INTEGER,
+    last_good_ts    INTEGER,
+    last_good_value,
+    PRIMARY KEY (series, bucket)
+  ) WITHOUT ROWID;
+  CREATE TABLE rollup_hour (
+    series          INTEGER NOT NULL,
+    bucket          INTEGER NOT NULL,
+    n               INTEGER NOT NULL,
+    n_good          INTEGER NOT NULL,
+    num_n           INTEGER NOT NULL,
+    num_sum         REAL NOT NULL,
+    num_min         REAL,
+    num_max         REAL,
+    delta           REAL NOT NULL,
+    running_ms      REAL NOT NULL,
+    idle_ms         REAL NOT NULL,
+    down_ms         REAL NOT NULL,
+    planned_stop_ms REAL NOT NULL,
+    integral        REAL NOT NULL,
+    held_ms         REAL NOT NULL,
+    first_ts        INTEGER,
+    last_ts         INTEGER,
+    last_value,
+    last_quality    INTEGER,
+    last_good_ts    INTEGER,
+    last_good_value,
+    PRIMARY KEY (series, bucket)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.ts';
 import { AgentError } from '../errors.ts';
 import { migrate } from './migrations.ts';
+import { RollupStore, ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
 
 export interface BufferOptions {
   /** folder holding buffer.db (created when missing) */
@@ -19,12 +20,18 @@ export interface BufferOptions {
   readonly: boolean;
   /** rows kept in dead_letters; older ones are deleted */
   deadLetterCap: number;
+  /** per-series settings the rollups need (counter rollover, maxHold, stateMap) */
+  rollupSeries: RollupSeriesConfig;
+  /** rollup contributions are written at most this often (ms); a crash replays the rest */
+  rollupFlushMs: number;
 }
 
 export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   synchronous: 'NORMAL',
   readonly: false,
   deadLetterCap: 10_000,
+  rollupSeries: ROLLUP_SERIES_DEFAULTS,
+  rollupFlushMs: 1000,
 };
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
@@ -42,9 +49,26 @@ export interface LatestValue {
 
 export interface BufferStats {
   samples: number;
+  /** database file plus WAL, as on disk */
   bytes: number;
   lastId: number;
   deadLetters: number;
+}
+
+/** What retention needs to know about the file (agent/buffer/retention.ts). */
+export interface PageStats {
+  pageSize: number;
+  pageCount: number;
+  freelist: number;
+  walBytes: number;
+  /** 0 none, 1 full, 2 incremental */
+  autoVacuum: number;
+}
+
+export interface DeletedRange {
+  count: number;
+  minTs: number | null;
+  maxTs: number | null;
 }
 
 export interface DeadLetterRow {
@@ -76,12 +100,18 @@ export class SqliteBuffer {
   private readonly stmt: {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertSeries: Database.Statement<[string, string]>;
+    readAfter: Database.Statement<[number, number]>;
     deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
     trimDeadLetters: Database.Statement<[number]>;
   };
   private readonly commitListeners: ((samples: readonly StoredSample[]) => void)[] = [];
   private sampleCount: number;
   private lastId: number;
+  /** minute/hour aggregates (read API: `buffer.rollups.rollups(...)`) */
+  readonly rollups: RollupStore;
+  private rollupsStale = false;
+  /** rollup maintenance failures (the tables are replayed from raw rows on the next commit) */
+  rollupErrors = 0;
 
   constructor(options: Partial<BufferOptions> & { dataDir: string }) {
     this.opts = { ...BUFFER_DEFAULTS, ...options };
@@ -94,6 +124,12 @@ export class SqliteBuffer {
     }
     this.db.pragma('busy_timeout = 5000');
     if (!this.opts.readonly) {
+      // A new file gets auto_vacuum=INCREMENTAL (it can only be chosen before the first table):
+      // retention can then hand freed pages back to the file system. Files from first light
+      // keep NONE: freed pages are reused, the file does not shrink (README "Durability").
+      if ((this.db.pragma('user_version', { simple: true }) as number) === 0 && (this.db.pragma('page_count', { simple: true }) as number) === 0) {
+        this.db.pragma('auto_vacuum = INCREMENTAL');
+      }
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${this.opts.synchronous}`);
       migrate(this.db);
@@ -101,6 +137,7 @@ export class SqliteBuffer {
     this.stmt = {
       insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      readAfter: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?'),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
     };
@@ -114,24 +151,39 @@ export class SqliteBuffer {
     this.sampleCount = counts.n;
     this.lastId = counts.last;
     this.loadLatest();
+    this.rollups = new RollupStore(this.db, (id) => this.seriesById.get(id), (m, s) => this.seriesIds.get(key(m, s)), {
+      series: this.opts.rollupSeries,
+      flushMs: this.opts.rollupFlushMs,
+    });
+    if (!this.opts.readonly) this.rollups.replay(this.lastId);
   }
 
   /** Commit samples in one transaction, synchronously; returns them with their ids. */
   commit(samples: readonly Sample[]): StoredSample[] {
     if (samples.length === 0) return [];
     const stored: StoredSample[] = new Array<StoredSample>(samples.length);
+    const sids = new Array<number>(samples.length);
     const first = this.lastId + 1;
-    this.db.transaction(() => {
-      for (let i = 0; i < samples.length; i++) {
-        const s = samples[i] as Sample;
-        const id = first + i;
-        this.stmt.insert.run(id, this.seriesId(s.machine, s.signal), s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
-        stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
-      }
-    })();
+    try {
+      this.db.transaction(() => {
+        for (let i = 0; i < samples.length; i++) {
+          const s = samples[i] as Sample;
+          const id = first + i;
+          const sid = this.seriesId(s.machine, s.signal);
+          sids[i] = sid;
+          this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
+          stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
+        }
+      })();
+    } catch (e) {
+      // series created inside the failed transaction are gone again
+      this.reloadSeries();
+      throw e;
+    }
     // only after the commit: a failed transaction hands out no ids
     this.sampleCount += samples.length;
     this.lastId = first + samples.length - 1;
+    this.maintainRollups(stored, sids);
     for (const s of stored) this.updateLatest(s);
     for (const l of this.commitListeners) l(stored);
     return stored;
@@ -142,13 +194,115 @@ export class SqliteBuffer {
    * same transaction, so ids never go back even when the table ends up empty.
    */
   deleteUpTo(maxId: number): number {
+    return this.deleteIds(0, maxId).count;
+  }
+
+  /**
+   * Delete samples with loId < id <= hiId (retention, in small batches), returning how many and
+   * their time range. Records the id high-water mark in the same transaction.
+   */
+  deleteIds(loId: number, hiId: number, countAsDropped = false): DeletedRange {
+    let out: DeletedRange = { count: 0, minTs: null, maxTs: null };
+    this.db.transaction(() => {
+      this.setMeta('last_id', String(this.lastId));
+      const r = this.db.prepare('SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM samples WHERE id > ? AND id <= ?').get(loId, hiId) as { lo: number | null; hi: number | null };
+      const n = this.db.prepare('DELETE FROM samples WHERE id > ? AND id <= ?').run(loId, hiId).changes;
+      // unforwarded samples dropped at the size cap: counted in the same transaction (exact across crashes)
+      if (countAsDropped && n > 0) this.setMeta('dropped_samples', String(this.droppedSamples() + n));
+      out = { count: n, minTs: r.lo, maxTs: r.hi };
+    })();
+    this.sampleCount -= out.count;
+    return out;
+  }
+
+  /** Delete up to `limit` samples with ts < `beforeTs` and id <= `maxId` (forwarded and old). */
+  deleteOlderThan(beforeTs: number, maxId: number, limit: number): number {
     let n = 0;
     this.db.transaction(() => {
-      this.db.prepare("INSERT INTO meta (key, value) VALUES ('last_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.lastId));
-      n = this.db.prepare('DELETE FROM samples WHERE id <= ?').run(maxId).changes;
+      this.setMeta('last_id', String(this.lastId));
+      n = this.db.prepare('DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < ? AND id <= ? LIMIT ?)').run(beforeTs, maxId, limit).changes;
     })();
     this.sampleCount -= n;
     return n;
+  }
+
+  /** The `limit` ids above `afterId`, oldest first (retention picks its next batch with it). */
+  idAfter(afterId: number, offset: number): number | undefined {
+    const r = this.db.prepare('SELECT id FROM samples WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?').get(afterId, offset) as { id: number } | undefined;
+    return r?.id;
+  }
+
+  /** Samples with id > afterId, in id order (the forwarder's read). */
+  readAfter(afterId: number, limit: number): StoredSample[] {
+    const rows = this.stmtReadAfter.all(afterId, limit) as (Row & { series: number })[];
+    const out = new Array<StoredSample>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i] as Row & { series: number };
+      out[i] = this.toSample(r, this.seriesById.get(r.series) ?? { machine: '?', signal: '?' });
+    }
+    return out;
+  }
+
+  /** Samples with id > afterId (the forward backlog). */
+  countAfter(afterId: number): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE id > ?').get(afterId) as { n: number }).n;
+  }
+
+  /** Unforwarded samples dropped at the size cap, ever (meta 'dropped_samples'). */
+  droppedSamples(): number {
+    return Number(this.getMeta('dropped_samples') ?? 0);
+  }
+
+  /** The oldest stored id, or undefined when empty. */
+  oldestId(): number | undefined {
+    const r = this.db.prepare('SELECT MIN(id) AS id FROM samples').get() as { id: number | null };
+    return r.id ?? undefined;
+  }
+
+  getMeta(k: string): string | undefined {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined;
+    return r?.value;
+  }
+
+  setMeta(k: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(k, value);
+  }
+
+  pageStats(): PageStats {
+    let walBytes = 0;
+    try {
+      walBytes = statSync(`${this.path}-wal`).size;
+    } catch {
+      // no WAL file yet
+    }
+    return {
+      pageSize: this.db.pragma('page_size', { simple: true }) as number,
+      pageCount: this.db.pragma('page_count', { simple: true }) as number,
+      freelist: this.db.pragma('freelist_count', { simple: true }) as number,
+      walBytes,
+      autoVacuum: this.db.pragma('auto_vacuum', { simple: true }) as number,
+    };
+  }
+
+  /** Hand up to `pages` free pages back to the file system (auto_vacuum=INCREMENTAL only). */
+  incrementalVacuum(pages: number): void {
+    this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+  }
+
+  /** Checkpoint the WAL and truncate it (keeps the -wal file within the size budget). */
+  checkpoint(mode: 'PASSIVE' | 'TRUNCATE' = 'TRUNCATE'): void {
+    try {
+      this.db.pragma(`wal_checkpoint(${mode})`);
+    } catch {
+      // a reader holds the WAL; the next one succeeds
+    }
+  }
+
+  /** WAL pages before an automatic checkpoint, and the size the WAL is truncated to after it. */
+  limitWal(bytes: number): void {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    this.db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.min(1000, Math.floor(bytes / pageSize)))}`);
+    this.db.pragma(`journal_size_limit = ${Math.max(64 * 1024, Math.floor(bytes))}`);
   }
 
   /** Called after every commit with the stored samples (SSE, KPI caches). Only notifies. */
@@ -267,12 +421,44 @@ export class SqliteBuffer {
     if (this.db.open) {
       if (!this.opts.readonly) {
         try {
+          this.rollups.flush();
+        } catch {
+          // replayed from raw rows at the next start
+        }
+        try {
           this.db.pragma('wal_checkpoint(TRUNCATE)');
         } catch {
           // another connection may hold the WAL; it is checkpointed later
         }
       }
       this.db.close();
+    }
+  }
+
+  private get stmtReadAfter(): Database.Statement<[number, number]> {
+    return this.stmt.readAfter;
+  }
+
+  private maintainRollups(stored: StoredSample[], sids: number[]): void {
+    if (this.opts.readonly) return;
+    try {
+      if (this.rollupsStale) {
+        this.rollups.replay(this.lastId);
+        this.rollupsStale = false;
+      } else this.rollups.ingest(stored, sids);
+    } catch {
+      // the samples are committed; the rollups catch up from raw rows on the next commit
+      this.rollupErrors++;
+      this.rollupsStale = true;
+    }
+  }
+
+  private reloadSeries(): void {
+    this.seriesIds.clear();
+    this.seriesById.clear();
+    for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
+      this.seriesIds.set(key(s.machine, s.signal), s.id);
+      this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });
     }
   }
 

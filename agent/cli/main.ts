@@ -9,6 +9,9 @@ import { createLogger, type Logger } from '../runtime/logger.ts';
 import { isAgentError } from '../errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 import type { CliIo, CommandFactory } from './cli-context.ts';
+import { browseCommand } from './browse-command.ts';
+import { trustCommand } from './trust-command.ts';
+import { kpiCommand } from './kpi-command.ts';
 
 export { EXIT_CODES };
 
@@ -23,7 +26,7 @@ function defaultConfigPath(): string {
 type Io = CliIo;
 
 /** Verbs that live in their own files (`<verb>-command.ts`). */
-const COMMANDS: CommandFactory[] = [];
+const COMMANDS: CommandFactory[] = [browseCommand, trustCommand, kpiCommand];
 
 /** Load a config or print every problem; undefined means "exit 2". */
 function load(file: string, io: Io): Config | undefined {
@@ -58,7 +61,7 @@ async function runAgent(config: Config, log: Logger): Promise<number> {
   } catch (err) {
     log.fatal({ err, code: isAgentError(err) ? err.code : undefined }, (err as Error).message);
     await agent.stop().catch(() => undefined);
-    return isAgentError(err) && err.code.startsWith('SFA_ERR_CONFIG') ? EXIT.USAGE : EXIT.RUNTIME;
+    return isAgentError(err) && (err.code.startsWith('SFA_ERR_CONFIG') || err.code === 'SFA_ERR_HTTP_TOKEN_REQUIRED') ? EXIT.USAGE : EXIT.RUNTIME;
   }
   const sig = await untilSignal();
   log.info({ signal: sig }, 'stopping');

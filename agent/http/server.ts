@@ -3,21 +3,24 @@
  * Default bind 127.0.0.1; any other bind needs http.token (the config refuses it otherwise).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Agent } from '../runtime/agent.ts';
 import { AgentError } from '../errors.ts';
+import { registerBenchmarkRoutes } from './benchmark-routes.ts';
+import { assertBindAllowed, registerAuth } from './auth.ts';
+import { registerDashboardAssets } from './dashboard-assets.ts';
+import { DashboardModel } from './dashboard-model.ts';
+import { registerDashboardRoutes } from './dashboard-routes.ts';
+import { LiveFeed } from './live-feed.ts';
+import { registerStreamRoutes } from './stream-routes.ts';
 
 export interface HttpServer {
   port: number;
   close(): Promise<void>;
   app: FastifyInstance;
 }
-
-const DASHBOARD = fileURLToPath(new URL('../../dashboards/plain/index.html', import.meta.url));
 
 /** A time parameter: ISO 8601 or epoch milliseconds. */
 const time = z
@@ -38,6 +41,7 @@ const kpiQuery = z.object({
   machine: z.string().min(1).optional(),
   line: z.string().min(1).optional(),
   groupBy: z.enum(['none', 'hour', 'shift', 'day', 'order']).default('none'),
+  scope: z.enum(['machine', 'line', 'site']).default('machine'),
 });
 
 const seriesQuery = z.object({
@@ -59,15 +63,9 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
   // request lines are logged at info; the agent's own http log starts at warn
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
 
-  if (config.http.token) {
-    const expected = `Bearer ${config.http.token}`;
-    app.addHook('onRequest', async (req, reply) => {
-      if (req.url === '/healthz') return;
-      if (req.headers.authorization !== expected) {
-        await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>' });
-      }
-    });
-  }
+  assertBindAllowed(config.http.host, config.http.token);
+  // bearer header or the login form's cookie; /healthz stays open for probes (agent/http/auth.ts)
+  registerAuth(app, config.http.token);
 
   app.setErrorHandler(async (err, _req, reply) => {
     if (err instanceof z.ZodError) {
@@ -93,9 +91,11 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
   app.get('/api/kpis', async (req) => {
     const q = kpiQuery.parse(req.query);
     const { from, to } = window(q);
-    const rows = agent.kpis.kpis({ from, to, machine: q.machine, line: q.line, groupBy: q.groupBy });
+    const rows = agent.kpis.query({ from, to, machine: q.machine, line: q.line, groupBy: q.groupBy, scope: q.scope });
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows };
   });
+
+  registerBenchmarkRoutes(app, agent.kpis);
 
   app.get('/api/series', async (req) => {
     const q = seriesQuery.parse(req.query);
@@ -103,11 +103,11 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
     return { machine: q.machine, signal: q.signal, points: agent.kpis.series(q.machine, q.signal, from, to, q.step) };
   });
 
-  let page: string | undefined;
-  app.get('/', async (_req, reply) => {
-    page ??= await readFile(DASHBOARD, 'utf8');
-    return reply.type('text/html; charset=utf-8').send(page);
-  });
+  // the operator dashboard: `/`, its bundled assets, its JSON routes and the live stream
+  const dashboard = new DashboardModel(agent, config);
+  registerDashboardAssets(app);
+  registerDashboardRoutes(app, dashboard);
+  registerStreamRoutes(app, new LiveFeed(dashboard, () => agent.health(), agent.buffer));
 
   try {
     await app.listen({ host: config.http.host, port: config.http.port });

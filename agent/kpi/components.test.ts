@@ -30,6 +30,8 @@ describe('components', () => {
       quality: null,
       oee: null,
       qaAccuracy: null,
+      costPerUnit: null,
+      co2ePerUnitKg: null,
     });
   });
 

@@ -4,12 +4,14 @@
  * recomputed from the sums, never averaged (DESIGN.md §4).
  */
 
+import { mergeLeadTime, ZERO_LEAD_TIME, type LeadTimeComponents } from './lead-time.ts';
+
 /**
  * Durations in seconds, energy in kWh, counts in units. A `null` count or energy means "not
  * measured" (the machine has no such signal); it makes the sum `null` too, so a rolled-up
  * ratio is either right or absent, never computed over a mismatched subset.
  */
-export interface KpiComponents {
+export interface KpiComponents extends LeadTimeComponents {
   /** window length */
   windowS: number;
   /** planned time minus planned stops: `windowS − plannedStopS − unscheduledS` */
@@ -32,6 +34,10 @@ export interface KpiComponents {
   qaRejected: number | null;
   qaEscaped: number | null;
   qaFalseReject: number | null;
+  /** Σ energy × the tariff's price at the time it was used (null without a tariff or energy) */
+  energyCost: number | null;
+  /** Σ energy × the grid emission factor, kg CO2e (null without a factor or energy) */
+  co2eKg: number | null;
 }
 
 /** Ratios are 0–1 (performance may exceed 1: reported as measured, flagged). */
@@ -51,6 +57,10 @@ export interface KpiRatios {
   oee: number | null;
   /** `(qaInspected − qaEscaped − qaFalseReject) / qaInspected`; null when any is unknown or none inspected */
   qaAccuracy: number | null;
+  /** `energyCost / unitsGood` */
+  costPerUnit: number | null;
+  /** `co2eKg / unitsGood` */
+  co2ePerUnitKg: number | null;
 }
 
 /** The identity of `mergeComponents` (a known zero of everything). */
@@ -72,6 +82,9 @@ export const ZERO_COMPONENTS: Readonly<KpiComponents> = Object.freeze({
   qaRejected: 0,
   qaEscaped: 0,
   qaFalseReject: 0,
+  energyCost: 0,
+  co2eKg: 0,
+  ...ZERO_LEAD_TIME,
 });
 
 function addKnown(a: number | null, b: number | null): number | null {
@@ -98,6 +111,9 @@ export function mergeComponents(a: Readonly<KpiComponents>, b: Readonly<KpiCompo
     qaRejected: addKnown(a.qaRejected, b.qaRejected),
     qaEscaped: addKnown(a.qaEscaped, b.qaEscaped),
     qaFalseReject: addKnown(a.qaFalseReject, b.qaFalseReject),
+    energyCost: addKnown(a.energyCost, b.energyCost),
+    co2eKg: addKnown(a.co2eKg, b.co2eKg),
+    ...mergeLeadTime(a, b),
   };
 }
 
@@ -116,8 +132,9 @@ export function ratiosFromComponents(c: Readonly<KpiComponents>): KpiRatios {
   const performance = idealS !== null && runningS > 0 ? idealS / runningS : null;
   const quality = hasTotal && unitsGood !== null ? unitsGood / unitsTotal : null;
   const { qaInspected, qaEscaped, qaFalseReject } = c;
+  const hasGood = unitsGood !== null && unitsGood > 0;
   return {
-    energyPerUnitKwh: energyKwh !== null && unitsGood !== null && unitsGood > 0 ? energyKwh / unitsGood : null,
+    energyPerUnitKwh: energyKwh !== null && hasGood ? energyKwh / unitsGood : null,
     scrapRate: hasTotal && unitsScrap !== null ? unitsScrap / unitsTotal : null,
     availability,
     performance,
@@ -128,5 +145,7 @@ export function ratiosFromComponents(c: Readonly<KpiComponents>): KpiRatios {
       qaInspected !== null && qaInspected > 0 && qaEscaped !== null && qaFalseReject !== null
         ? (qaInspected - qaEscaped - qaFalseReject) / qaInspected
         : null,
+    costPerUnit: c.energyCost !== null && hasGood ? c.energyCost / unitsGood : null,
+    co2ePerUnitKg: c.co2eKg !== null && hasGood ? c.co2eKg / unitsGood : null,
   };
 }

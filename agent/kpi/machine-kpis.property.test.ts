@@ -133,7 +133,9 @@ function expectComponentsClose(actual: KpiComponents, expected: KpiComponents): 
   for (const key of Object.keys(expected) as (keyof KpiComponents)[]) {
     const a = actual[key];
     const e = expected[key];
-    if (a === null || e === null) {
+    if (typeof a === 'object' || typeof e === 'object') {
+      expect({ [key]: a }).toEqual({ [key]: e });
+    } else if (a === null || e === null) {
       expect({ [key]: a }).toEqual({ [key]: e });
     } else if (!close(a, e)) {
       expect.fail(`${key}: sum of sub-windows ${a} ≠ whole window ${e}`);

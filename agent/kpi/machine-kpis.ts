@@ -27,6 +27,7 @@ import { buildScopes } from './planned-scopes.ts';
 import type { KpiSample } from './sample-order.ts';
 import { groupSignals } from './signal-groups.ts';
 import { accumulateStateMs, makeStateDecoder, STATE_COUNT, STATE_SLOT } from './state-time.ts';
+import { ZERO_LEAD_TIME } from './lead-time.ts';
 import { completeUnits } from './units.ts';
 import { areSortedDisjoint, intervalEnd, toWindowSet, type Interval } from './windows.ts';
 
@@ -207,6 +208,10 @@ function computeSortedWindows(
       qaRejected: sumAt(counterSums.qa_rejected, w),
       qaEscaped: sumAt(counterSums.qa_escaped, w),
       qaFalseReject: sumAt(counterSums.qa_false_reject, w),
+      // cost, carbon and lead times come from outside the samples of one machine: see kpi-rows.ts
+      energyCost: null,
+      co2eKg: null,
+      ...ZERO_LEAD_TIME,
     };
     const window = windows[w] as Interval;
     rows[w] = {

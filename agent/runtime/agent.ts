@@ -2,8 +2,9 @@
  * The agent's lifecycle: buffer → drivers (and the demo plant) → HTTP; stopped in reverse,
  * flushing every pending sample before the database closes.
  */
+import { join } from 'node:path';
 import type { Config, SourceConfig } from '../../config/schema.ts';
-import type { Driver, DriverContext, SourceState } from '../../drivers/driver.ts';
+import { reportsTagProblems, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
 import { BatchWriter, SqliteBuffer } from '../buffer/index.ts';
 import type { Sample } from '../model/index.ts';
 import { createNormaliser } from './normalise.ts';
@@ -21,11 +22,14 @@ export interface SourceStatus {
   since: number;
   lastSampleAt: number | undefined;
   deadLetters: number;
+  /** machines this source has delivered samples for (the dashboard's staleness follows its source) */
+  machines: Set<string>;
 }
 
 export interface Health {
   status: 'ok' | 'degraded';
-  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number }[];
+  /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
+  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; problems?: TagProblem[] }[];
   buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
   upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
 }
@@ -74,7 +78,7 @@ export class Agent {
     const normalise = createNormaliser(this.config.machines);
     for (const src of this.config.sources) {
       const driver = await this.createDriver(src);
-      this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0 });
+      this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
       if (!driver) continue;
       this.drivers.push(driver);
       await driver.start(this.contextFor(src.id, normalise));
@@ -105,13 +109,19 @@ export class Agent {
       ...(s.detail ? { detail: s.detail } : {}),
       lastSampleAt: s.lastSampleAt === undefined ? null : new Date(s.lastSampleAt).toISOString(),
       deadLetters: s.deadLetters,
+      ...this.problemsOf(s.id),
     }));
     return {
-      status: sources.every((s) => s.state === 'connected') ? 'ok' : 'degraded',
+      status: sources.every((s) => s.state === 'connected' && !s.problems?.length) ? 'ok' : 'degraded',
       sources,
       buffer: { samples: stats.samples, backlog: 0, bytes: stats.bytes, droppedSamples: 0, pending: this.writer.pendingCount, deadLetters: stats.deadLetters },
       upstream: { state: 'disabled', lastAckAt: null },
     };
+  }
+
+  private problemsOf(sourceId: string): { problems?: TagProblem[] } {
+    const driver = this.drivers.find((d) => d.id === sourceId);
+    return driver && reportsTagProblems(driver) ? { problems: [...driver.tagProblems()] } : {};
   }
 
   sourceStatus(): SourceStatus[] {
@@ -123,15 +133,16 @@ export class Agent {
     switch (src.type) {
       case 'opcua': {
         const { OpcuaDriver } = await import('../../drivers/opcua/index.ts');
-        return new OpcuaDriver(src, { applicationName: `shopfloor-agent ${this.config.agent.id}` });
+        return new OpcuaDriver(src, { applicationName: `shopfloor-agent ${this.config.agent.id}`, pkiDir: join(this.config.agent.dataDir, 'pki') });
       }
       case 'mqtt': {
         const { MqttDriver } = await import('../../drivers/mqtt/index.ts');
         return new MqttDriver(src, { defaultClientId: `sfa-${this.config.agent.id}-${src.id}`, reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 });
       }
-      case 'modbus':
-        this.log.error({ source: src.id }, 'Modbus TCP sources are not supported by this version yet; the source is ignored');
-        return undefined;
+      case 'modbus': {
+        const { ModbusDriver } = await import('../../drivers/modbus/index.ts');
+        return new ModbusDriver(src);
+      }
     }
   }
 
@@ -143,6 +154,8 @@ export class Agent {
       if (samples.length > 0) {
         status.lastSampleAt = Date.now();
         stored.inc(samples.length);
+        // MES order events name machines they do not measure: they say nothing about a tile's freshness
+        for (const s of samples) if (s.signal !== 'order_event') status.machines.add(s.machine);
       }
       return samples.map(normalise);
     };

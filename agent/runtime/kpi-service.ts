@@ -1,14 +1,63 @@
 /**
- * Answers the KPI and machine queries of the HTTP API and the CLI: reads the buffer, cuts
- * windows in the site's time zone, and hands the samples to the pure KPI engine.
+ * Answers the KPI, benchmark and machine queries of the HTTP API and the CLI: cuts windows in
+ * the site's time zone (hours, days, shifts, orders), reads the buffer, and hands the samples
+ * to the pure KPI engine (agent/kpi).
+ *
+ * How a query runs:
+ *   1. the user's windows are split at the site's hour boundaries and the tariff's price
+ *      changes (fine windows); a full past hour of a machine is kept in an in-memory cache of
+ *      its additive components, so a day or a month is a sum of cached hours;
+ *   2. fine windows not in the cache are computed from raw samples, read in chunks of at most
+ *      a day (memory stays bounded whatever the range);
+ *   3. fine components are summed into the user's windows, lead times of the orders completed
+ *      in each window are added, and every ratio is computed from the sums;
+ *   4. line and site rows (`scope`) sum their machines' components, never average ratios.
+ * A committed sample drops the cached hours it can change (its machine, from its hour on), so
+ * late data recomputes exactly the windows it falls into.
  */
-import { DateTime } from 'luxon';
+import Database from 'better-sqlite3';
 import type { Config, MachineConfig } from '../../config/schema.ts';
 import type { SqliteBuffer } from '../buffer/index.ts';
-import { computeMachineKpisByWindow, type Interval, type KpiComponents, type MachineKpis } from '../kpi/index.ts';
-import { isCounterSignal, isMachineState, type CounterSignal, type MachineState, type SampleValue } from '../model/index.ts';
+import {
+  accumulate,
+  benchmarkRows,
+  buildOrderBook,
+  calendarCuts,
+  CalendarError,
+  hourBoundaries,
+  computeMachineKpisByWindow,
+  dailyOccurrences,
+  figuresFromComponents,
+  leadTimeComponents,
+  machineOrderPeriods,
+  mergeComponents,
+  mergeLeadTime,
+  NO_MACHINE,
+  ORDER_EVENT_SIGNAL,
+  ORDER_ID_SIGNAL,
+  ordersCompletedIn,
+  priceAt,
+  priceSegments,
+  splitWindows,
+  withCostAndCarbon,
+  ZERO_COMPONENTS,
+  type BenchmarkRow,
+  type Cut,
+  type EnergySource,
+  type FineWindows,
+  type Interval,
+  type KpiComponents,
+  type LeadTimeStats,
+  type OrderBook,
+  type OrderRecord,
+  type PriceSegment,
+  type ProductFigures,
+  type Tariff,
+} from '../kpi/index.ts';
+import { isCounterSignal, isMachineState, type CounterSignal, type MachineState, type SampleValue, type StoredSample } from '../model/index.ts';
 
 export type GroupBy = 'none' | 'hour' | 'shift' | 'day' | 'order';
+export type KpiScope = 'machine' | 'line' | 'site';
 
 export interface KpiQuery {
   from: number;
@@ -16,29 +65,56 @@ export interface KpiQuery {
   machine?: string | undefined;
   line?: string | undefined;
   groupBy: GroupBy;
+  /** machine rows (default), or rolled up per line or for the site */
+  scope?: KpiScope | undefined;
 }
 
-export interface KpiRow {
+/** A machine's row (DESIGN.md §6 `/api/kpis`). */
+export interface KpiRow extends KpiRowBody {
+  scope: 'machine';
   machine: string;
   line: string;
+}
+
+/** A line or site row: its machines' components summed, ratios recomputed. */
+export interface RollupRow extends KpiRowBody {
+  scope: 'line' | 'site';
+  machine: null;
+  /** null on site rows */
+  line: string | null;
+}
+
+export interface KpiRowBody {
   product: string | null;
-  /** the shift's name when grouped by shift */
+  /** the shift's name (groupBy=shift) or the order id (groupBy=order) */
   period?: string;
   periodStart: string;
   periodEnd: string;
   energyKwh: number | null;
+  energySource: EnergySource | 'mixed';
   unitsTotal: number | null;
   unitsGood: number | null;
   unitsScrap: number | null;
   energyPerUnitKwh: number | null;
   scrapRate: number | null;
+  plannedS: number;
+  runningS: number;
+  unknownS: number;
   availability: number | null;
   performance: number | null;
   performanceOver1: boolean;
   quality: number | null;
   oee: number | null;
-  /** lead times come from order events; computed by the KPI engine issue, null until then */
-  leadTime: { orders: number | null; meanS: number | null; p50S: number | null; p90S: number | null; maxS: number | null };
+  qaAccuracy: number | null;
+  /** energy cost in `currency` (null without energy.tariff) */
+  energyCost: number | null;
+  costPerUnit: number | null;
+  currency: string;
+  /** kg CO2e (null without energy.gridEmissionFactorKgPerKwh) */
+  co2eKg: number | null;
+  co2ePerUnitKg: number | null;
+  /** orders completed in the window; `basis`: measured from release or (no release known) from start */
+  leadTime: LeadTimeStats;
   components: KpiComponents;
 }
 
@@ -52,27 +128,76 @@ export interface MachineView {
   lastSampleAt: string | null;
 }
 
+export interface BenchmarkReport {
+  from: string;
+  to: string;
+  /** cumulative volume is counted from here (the oldest sample in the buffer) */
+  volumeSince: string | null;
+  rows: BenchmarkRow[];
+}
+
 export class KpiQueryError extends Error {
   readonly statusCode = 400;
 }
 
-/** A window cut: [start, end) plus an optional label (the shift's name). */
-interface Cut {
-  start: number;
-  end: number;
-  label?: string;
+export interface KpiServiceOptions {
+  /** keep full past hours' components in memory (false: every query from raw rows) */
+  cache: boolean;
+  /** most cached (machine, hour) entries; past it the cache starts over */
+  maxCacheEntries: number;
+  /** longest range read from the buffer at once, ms */
+  chunkMs: number;
+  /** most windows a query may cut */
+  maxWindows: number;
 }
 
-const MAX_WINDOWS = 10_000;
+export const KPI_SERVICE_DEFAULTS: KpiServiceOptions = {
+  cache: true,
+  maxCacheEntries: 500_000,
+  chunkMs: 24 * 3600 * 1000,
+  maxWindows: 10_000,
+};
+
+const HOUR_MS = 3_600_000;
+const KPI_SIGNALS = new Set<string>(['power_kw', 'state']);
+
+interface CacheEntry {
+  end: number;
+  components: KpiComponents;
+  source: EnergySource;
+}
+
+interface MachineCut extends Cut {
+  machine?: string;
+}
+
+interface Fine {
+  start: number;
+  end: number;
+  parent: number;
+  cacheable: boolean;
+}
 
 export class KpiService {
   private readonly machineById: Map<string, MachineConfig>;
   private readonly rollover = new Map<string, Partial<Record<CounterSignal, number>>>();
+  private readonly opts: KpiServiceOptions;
+  /** machine → hour start → components of that full past hour */
+  private readonly cache = new Map<string, Map<number, CacheEntry>>();
+  private cacheEntries = 0;
+  /** order_event and order_id samples by id; loaded on first use, then kept by onCommit */
+  private orderSamples: Map<number, StoredSample> | undefined;
+  private readonly pendingOrderSamples: StoredSample[] = [];
+  private orderBook: OrderBook | undefined;
+  private ordersByMachine = new WeakMap<OrderBook, Map<string, OrderRecord[]>>();
+  private readonly calendarMemo = new Map<string, unknown>();
 
   constructor(
     private readonly config: Config,
     private readonly buffer: SqliteBuffer,
+    options: Partial<KpiServiceOptions> = {},
   ) {
+    this.opts = { ...KPI_SERVICE_DEFAULTS, ...options };
     this.machineById = new Map(config.machines.map((m) => [m.id, m]));
     // rollover is declared in raw units; the buffer holds scaled values
     for (const src of config.sources) {
@@ -84,7 +209,22 @@ export class KpiService {
           this.rollover.set(t.machine, m);
         }
       }
+      if (src.type === 'mqtt') {
+        for (const t of src.topics) {
+          if (t.machine === undefined || /\{\d+\}/.test(t.machine)) continue;
+          for (const [sig, f] of Object.entries(t.fields ?? {})) {
+            const r = typeof f === 'object' ? f.rollover : t.rollover;
+            const scale = (typeof f === 'object' ? f.scale : undefined) ?? t.scale ?? 1;
+            if (r !== undefined && isCounterSignal(sig)) {
+              const m = this.rollover.get(t.machine) ?? {};
+              m[sig] = r * scale;
+              this.rollover.set(t.machine, m);
+            }
+          }
+        }
+      }
     }
+    this.buffer.onCommit((samples) => this.onCommit(samples));
   }
 
   /** Configured machines first, in config order, then machines only seen in data. */
@@ -112,31 +252,98 @@ export class KpiService {
     });
   }
 
+  /** Machine rows, or line/site rows when `q.scope` asks for them. */
+  query(q: KpiQuery): (KpiRow | RollupRow)[] {
+    const scope = q.scope ?? 'machine';
+    const rows = this.kpis(q);
+    return scope === 'machine' ? rows : this.rollUp(rows, scope, q, this.orders());
+  }
+
+  /** Machine rows. */
   kpis(q: KpiQuery): KpiRow[] {
     if (!(q.to > q.from)) throw new KpiQueryError(`"to" must be after "from"`);
     let ids = this.machineIds();
     if (q.machine !== undefined) ids = ids.filter((m) => m === q.machine);
-    if (q.line !== undefined) ids = ids.filter((m) => (this.machineById.get(m)?.line ?? 'default') === q.line);
+    if (q.line !== undefined) ids = ids.filter((m) => this.lineOf(m) === q.line);
     if (ids.length === 0) return [];
-    const cuts = this.cuts(q);
-    const planned = this.plannedIntervals(q.from, q.to);
-    const data = this.buffer.window(ids, q.from, q.to);
+    const book = this.orders();
+    const cutsByMachine = new Map<string, MachineCut[]>();
+    try {
+      if (q.groupBy === 'order') {
+        for (const id of ids) {
+          const cuts = machineOrderPeriods(book, id, q.to)
+            .filter((s) => (s.end ?? q.to) > q.from && s.start < q.to)
+            .map((s): MachineCut => ({ start: Math.max(s.start, q.from), end: Math.min(s.end ?? q.to, q.to), label: s.orderId }));
+          cutsByMachine.set(id, cuts);
+        }
+      } else {
+        const cuts = this.cuts(q);
+        for (const id of ids) cutsByMachine.set(id, cuts);
+      }
+    } catch (e) {
+      if (e instanceof CalendarError) throw new KpiQueryError(e.message);
+      throw e;
+    }
+    const components = this.machineComponents(ids, cutsByMachine);
     const rows: KpiRow[] = [];
     for (const id of ids) {
-      const cfg = this.machineById.get(id);
-      const results = computeMachineKpisByWindow({
-        machine: id,
-        windows: cuts.map((c): Interval => [c.start, c.end]),
-        samples: data.get(id) ?? [],
-        rollover: this.rollover.get(id),
-        stateMap: cfg?.stateMap,
-        idealCycleTimeS: cfg?.idealCycleTimeS ?? null,
-        maxHoldS: cfg?.maxHoldS,
-        ...(planned ? { plannedIntervals: planned } : {}),
+      const cuts = cutsByMachine.get(id) ?? [];
+      const comps = components.get(id) ?? [];
+      cuts.forEach((c, i) => {
+        const entry = comps[i] ?? { components: { ...ZERO_COMPONENTS, energyKwh: null }, source: 'none' as EnergySource };
+        // an order row holds its own order's lead time when it completed in the queried range
+        const withOrders =
+          q.groupBy === 'order'
+            ? this.addLeadTimes(entry.components, this.ordersOf(book, id), q.from, q.to, (o) => o.orderId === c.label)
+            : this.addLeadTimes(entry.components, this.ordersOf(book, id), c.start, c.end, () => true);
+        rows.push({ scope: 'machine', machine: id, line: this.lineOf(id), ...this.rowBody(this.machineById.get(id)?.product ?? null, c, withOrders, entry.source) });
       });
-      results.forEach((r, i) => rows.push(this.toRow(r, cfg, cuts[i]?.label)));
     }
     return rows;
+  }
+
+  /** The brief's comparisons (DESIGN.md §5) over `[from, to)`, per product. */
+  benchmarks(from: number, to: number): BenchmarkReport {
+    if (!(to > from)) throw new KpiQueryError(`"to" must be after "from"`);
+    const ids = this.machineIds();
+    const book = this.orders();
+    const products = new Map<string, string[]>();
+    for (const id of ids) {
+      const p = this.machineById.get(id)?.product;
+      if (p === undefined) continue;
+      products.set(p, [...(products.get(p) ?? []), id]);
+    }
+    for (const o of book.orders) if (o.product !== null && !products.has(o.product)) products.set(o.product, []);
+    for (const p of Object.keys(this.config.benchmarks.baselines)) if (!products.has(p)) products.set(p, []);
+    const window = this.kpis({ from, to, groupBy: 'none' });
+    const oldest = this.oldestSampleTs();
+    const volume = oldest !== null && oldest < to ? this.kpis({ from: oldest, to, groupBy: 'none' }) : [];
+    const figures: ProductFigures[] = [];
+    for (const [product, machines] of products) {
+      const sum = (rows: KpiRow[]): KpiComponents => {
+        const mine = rows.filter((r) => machines.includes(r.machine));
+        if (mine.length === 0) return { ...ZERO_COMPONENTS, energyKwh: null, unitsTotal: null, unitsGood: null, unitsScrap: null, qaInspected: null, qaRejected: null, qaEscaped: null, qaFalseReject: null, idealS: null };
+        // lead times are taken per product below (an order's product, whichever machine)
+        return mine.map((r) => ({ ...r.components, ...leadTimeComponents([]) })).reduce((a, b) => mergeComponents(a, b));
+      };
+      const comps = sum(window);
+      const orders = ordersCompletedIn(book.orders, from, to).filter((o) => o.product === product);
+      const withLead: KpiComponents = { ...comps, ...leadTimeComponents(orders.map((o) => ({ leadTimeS: o.leadTimeS as number, fromRelease: o.fromRelease }))) };
+      const vol = sum(volume);
+      figures.push({ product, components: withLead, cumulativeUnits: machines.length === 0 ? null : vol.unitsTotal });
+    }
+    const bands = this.config.benchmarks.bands;
+    return {
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      volumeSince: oldest === null ? null : new Date(oldest).toISOString(),
+      rows: benchmarkRows(figures, this.config.benchmarks.baselines, bands),
+    };
+  }
+
+  /** Every order known to the buffer (events and order_id changes). */
+  orderList(): OrderRecord[] {
+    return this.orders().orders;
   }
 
   series(machine: string, signal: string, from: number, to: number, step?: number): [number, SampleValue][] {
@@ -144,28 +351,338 @@ export class KpiService {
     return this.buffer.series(machine, signal, from, to, step, last);
   }
 
-  private toRow(r: MachineKpis, cfg: MachineConfig | undefined, label: string | undefined): KpiRow {
+  /** Drops every cached hour (tests, config reload). */
+  clearCache(): void {
+    this.cache.clear();
+    this.cacheEntries = 0;
+  }
+
+  get cachedHours(): number {
+    return this.cacheEntries;
+  }
+
+  // ---- components per machine and window -------------------------------------------------
+
+  private machineComponents(ids: readonly string[], cutsByMachine: Map<string, MachineCut[]>): Map<string, { components: KpiComponents; source: EnergySource }[]> {
+    const zone = this.config.site.timezone;
+    const tariff = this.config.energy.tariff as Tariff | undefined;
+    const factor = this.config.energy.gridEmissionFactorKgPerKwh ?? null;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const cuts of cutsByMachine.values()) {
+      for (const c of cuts) {
+        lo = Math.min(lo, c.start);
+        hi = Math.max(hi, c.end);
+      }
+    }
+    const out = new Map<string, { components: KpiComponents; source: EnergySource }[]>();
+    if (!(hi > lo)) return out;
+    const hours = this.memo(`h${lo}|${hi}`, () => hourBoundaries(zone, lo, hi));
+    const hourStarts = this.memo(`hs${lo}|${hi}`, () => new Set(hours));
+    const segments: PriceSegment[] = tariff ? this.memo(`p${lo}|${hi}`, () => priceSegments(tariff, zone, lo, hi)) : [];
+    const bounds = [...hours, ...segments.map((s) => s.start)];
+    const planned = this.plannedIntervals(lo, hi);
+    const now = Date.now();
+
+    // per machine: fine windows, cached or to compute
+    const missing = new Map<string, Fine[]>();
+    const acc = new Map<string, (KpiComponents | undefined)[]>();
+    const sources = new Map<string, EnergySource[]>();
+    // machines share their cuts unless grouped by order: split each distinct list once
+    const splits = new Map<MachineCut[], FineWindows>();
+    for (const id of ids) {
+      const cuts = cutsByMachine.get(id) ?? [];
+      let split = splits.get(cuts);
+      if (!split) {
+        split = splitWindows(cuts.map((c): Interval => [c.start, c.end]), bounds);
+        splits.set(cuts, split);
+      }
+      const cached = this.cache.get(id);
+      const a: (KpiComponents | undefined)[] = new Array<KpiComponents | undefined>(cuts.length);
+      const src = new Array<EnergySource>(cuts.length).fill('none');
+      const todo: Fine[] = [];
+      split.fine.forEach((w, k) => {
+        const parent = split.parent[k] as number;
+        // a full past hour: fine windows are split at every hour, so both ends on one is one hour
+        const full = this.opts.cache && w[1] <= now && hourStarts.has(w[0]) && hourStarts.has(w[1]);
+        const hit = full ? cached?.get(w[0]) : undefined;
+        if (hit && hit.end === w[1]) {
+          accumulate(a, parent, hit.components);
+          if (hit.source !== 'none') src[parent] = hit.source;
+        } else {
+          todo.push({ start: w[0], end: w[1], parent, cacheable: full });
+        }
+      });
+      acc.set(id, a);
+      sources.set(id, src);
+      if (todo.length > 0) missing.set(id, todo);
+    }
+
+    // compute the missing fine windows from raw rows, chunk by chunk
+    for (const chunk of this.chunks(missing)) {
+      const machines = [...chunk.windows.keys()];
+      const data = this.buffer.window(machines, chunk.start, chunk.end);
+      for (const id of machines) {
+        const fines = chunk.windows.get(id) ?? [];
+        const cfg = this.machineById.get(id);
+        const rows = computeMachineKpisByWindow({
+          machine: id,
+          windows: fines.map((f): Interval => [f.start, f.end]),
+          samples: data.get(id) ?? [],
+          rollover: this.rollover.get(id),
+          stateMap: cfg?.stateMap,
+          idealCycleTimeS: cfg?.idealCycleTimeS ?? null,
+          maxHoldS: cfg?.maxHoldS,
+          ...(planned ? { plannedIntervals: planned } : {}),
+        });
+        const a = acc.get(id) as (KpiComponents | undefined)[];
+        const src = sources.get(id) as EnergySource[];
+        rows.forEach((r, k) => {
+          const f = fines[k] as Fine;
+          const comps = withCostAndCarbon(r.components, tariff ? priceAt(segments, f.start) : null, factor);
+          if (f.cacheable) this.store(id, f.start, { end: f.end, components: comps, source: r.energySource });
+          accumulate(a, f.parent, comps);
+          if (r.energySource !== 'none') src[f.parent] = r.energySource;
+        });
+      }
+    }
+    for (const id of ids) {
+      const a = acc.get(id) ?? [];
+      const src = sources.get(id) ?? [];
+      const cuts = cutsByMachine.get(id) ?? [];
+      out.set(
+        id,
+        cuts.map((c, i) => {
+          const source: EnergySource = src[i] ?? 'none';
+          return { components: a[i] ?? { ...ZERO_COMPONENTS, windowS: (c.end - c.start) / 1000 }, source };
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** Groups fine windows to compute into read chunks: at most chunkMs long, no long gaps. */
+  private *chunks(missing: Map<string, Fine[]>): Generator<{ start: number; end: number; windows: Map<string, Fine[]> }> {
+    const all: { id: string; f: Fine }[] = [];
+    for (const [id, fines] of missing) for (const f of fines) all.push({ id, f });
+    all.sort((a, b) => a.f.start - b.f.start);
+    let cur: { start: number; end: number; windows: Map<string, Fine[]> } | undefined;
+    for (const { id, f } of all) {
+      if (cur && (f.end - cur.start > this.opts.chunkMs || f.start > cur.end + HOUR_MS)) {
+        yield cur;
+        cur = undefined;
+      }
+      cur ??= { start: f.start, end: f.end, windows: new Map() };
+      cur.end = Math.max(cur.end, f.end);
+      const list = cur.windows.get(id) ?? [];
+      list.push(f);
+      cur.windows.set(id, list);
+    }
+    if (cur) yield cur;
+  }
+
+  private store(machine: string, start: number, entry: CacheEntry): void {
+    if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
+    let m = this.cache.get(machine);
+    if (!m) {
+      m = new Map();
+      this.cache.set(machine, m);
+    }
+    if (!m.has(start)) this.cacheEntries++;
+    m.set(start, entry);
+  }
+
+  /** A committed sample may change its own hour and later ones (a counter delta, a held value). */
+  private onCommit(samples: readonly StoredSample[]): void {
+    let minTs: Map<string, number> | undefined;
+    for (const s of samples) {
+      if (s.signal === ORDER_EVENT_SIGNAL || s.signal === ORDER_ID_SIGNAL) {
+        this.pendingOrderSamples.push(s);
+        this.orderBook = undefined;
+        continue;
+      }
+      if (!isCounterSignal(s.signal) && !KPI_SIGNALS.has(s.signal)) continue;
+      if (!this.cache.has(s.machine)) continue;
+      minTs ??= new Map();
+      const t = minTs.get(s.machine);
+      if (t === undefined || s.ts < t) minTs.set(s.machine, s.ts);
+    }
+    if (!minTs) return;
+    for (const [machine, ts] of minTs) {
+      const m = this.cache.get(machine);
+      if (!m) continue;
+      for (const [start, e] of m) {
+        if (e.end > ts) {
+          m.delete(start);
+          this.cacheEntries--;
+        }
+      }
+    }
+  }
+
+  // ---- orders ------------------------------------------------------------------------------
+
+  private orders(): OrderBook {
+    if (!this.orderSamples) {
+      this.orderSamples = new Map();
+      for (const s of this.readOrderSamples()) this.orderSamples.set(s.id, s);
+    }
+    if (this.pendingOrderSamples.length > 0) {
+      for (const s of this.pendingOrderSamples) this.orderSamples.set(s.id, s);
+      this.pendingOrderSamples.length = 0;
+      this.orderBook = undefined;
+    }
+    this.orderBook ??= buildOrderBook([...this.orderSamples.values()], (m) => this.machineById.get(m)?.product ?? null);
+    return this.orderBook;
+  }
+
+  /**
+   * Order samples are rare and an order's release may be weeks before its completion, so they
+   * are read once from the whole buffer (one scan, on a connection of our own: the buffer has
+   * no per-signal read yet) and kept current from the commits.
+   */
+  private readOrderSamples(): StoredSample[] {
+    const db = this.reader();
+    if (!db) return [];
+    try {
+      const rows = db
+        .prepare(
+          `SELECT s.id, s.ts, s.value, s.quality, r.machine, r.signal FROM samples s JOIN series r ON r.id = s.series
+           WHERE s.series IN (SELECT id FROM series WHERE signal IN (?, ?)) ORDER BY s.ts, s.id`,
+        )
+        .all(ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL) as { id: number; ts: number; value: SampleValue; quality: number; machine: string; signal: string }[];
+      return rows.map((r) => ({ id: r.id, ts: r.ts, value: r.value, quality: r.quality === 0 ? 'good' : r.quality === 1 ? 'uncertain' : 'bad', machine: r.machine, signal: r.signal }));
+    } finally {
+      db.close();
+    }
+  }
+
+  private oldestSampleTs(): number | null {
+    const db = this.reader();
+    if (!db) return null;
+    try {
+      const r = db.prepare('SELECT MIN(ts) AS ts FROM samples').get() as { ts: number | null };
+      return r.ts;
+    } finally {
+      db.close();
+    }
+  }
+
+  private reader(): Database.Database | undefined {
+    try {
+      const db = new Database(this.buffer.path, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      return db;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Adds the lead times of the orders completed in `[from, to)` (book.orders is sorted by completion). */
+  private addLeadTimes(c: KpiComponents, orders: readonly OrderRecord[], from: number, to: number, mine: (o: OrderRecord) => boolean): KpiComponents {
+    let lo = 0;
+    let hi = orders.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (((orders[mid] as OrderRecord).completedAt ?? Infinity) < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const done: { leadTimeS: number; fromRelease: boolean }[] = [];
+    for (let i = lo; i < orders.length; i++) {
+      const o = orders[i] as OrderRecord;
+      if (o.completedAt === null || o.completedAt >= to) break;
+      if (o.leadTimeS !== null && mine(o)) done.push({ leadTimeS: o.leadTimeS, fromRelease: o.fromRelease });
+    }
+    return done.length === 0 ? c : { ...c, ...leadTimeComponents(done) };
+  }
+
+  /** The orders counted on one machine, sorted by completion (built once per order book). */
+  private ordersOf(book: OrderBook, machine: string): readonly OrderRecord[] {
+    let idx = this.ordersByMachine.get(book);
+    if (!idx) {
+      idx = new Map();
+      for (const o of book.orders) {
+        const list = idx.get(o.machine) ?? [];
+        list.push(o);
+        idx.set(o.machine, list);
+      }
+      this.ordersByMachine = new WeakMap([[book, idx]]);
+    }
+    return idx.get(machine) ?? [];
+  }
+
+  // ---- rows ------------------------------------------------------------------------------
+
+  private rowBody(product: string | null, cut: Cut, c: KpiComponents, source: EnergySource | 'mixed'): KpiRowBody {
+    const f = figuresFromComponents(c);
     return {
-      machine: r.machine,
-      line: cfg?.line ?? 'default',
-      product: cfg?.product ?? null,
-      ...(label !== undefined ? { period: label } : {}),
-      periodStart: new Date(r.periodStart).toISOString(),
-      periodEnd: new Date(r.periodEnd).toISOString(),
-      energyKwh: r.energyKwh,
-      unitsTotal: r.unitsTotal,
-      unitsGood: r.unitsGood,
-      unitsScrap: r.unitsScrap,
-      energyPerUnitKwh: r.energyPerUnitKwh,
-      scrapRate: r.scrapRate,
-      availability: r.availability,
-      performance: r.performance,
-      performanceOver1: r.performanceOver1,
-      quality: r.quality,
-      oee: r.oee,
-      leadTime: { orders: null, meanS: null, p50S: null, p90S: null, maxS: null },
-      components: r.components,
+      product,
+      ...(cut.label !== undefined ? { period: cut.label } : {}),
+      periodStart: new Date(cut.start).toISOString(),
+      periodEnd: new Date(cut.end).toISOString(),
+      energyKwh: c.energyKwh,
+      energySource: source,
+      unitsTotal: c.unitsTotal,
+      unitsGood: c.unitsGood,
+      unitsScrap: c.unitsScrap,
+      energyPerUnitKwh: f.energyPerUnitKwh,
+      scrapRate: f.scrapRate,
+      plannedS: c.plannedS,
+      runningS: c.runningS,
+      unknownS: c.unknownS,
+      availability: f.availability,
+      performance: f.performance,
+      performanceOver1: f.performanceOver1,
+      quality: f.quality,
+      oee: f.oee,
+      qaAccuracy: f.qaAccuracy,
+      energyCost: c.energyCost,
+      costPerUnit: f.costPerUnit,
+      currency: this.config.energy.currency,
+      co2eKg: c.co2eKg,
+      co2ePerUnitKg: f.co2ePerUnitKg,
+      leadTime: f.leadTime,
+      components: c,
     };
+  }
+
+  /** Line or site rows: Σ machine components per period; orders of no machine count for the site. */
+  private rollUp(rows: readonly KpiRow[], scope: 'line' | 'site', q: KpiQuery, book: OrderBook): RollupRow[] {
+    const groups = new Map<string, { line: string | null; cut: Cut; c: KpiComponents; sources: Set<string>; products: Set<string | null> }>();
+    for (const r of rows) {
+      const line = scope === 'line' ? r.line : null;
+      const start = Date.parse(r.periodStart);
+      const end = Date.parse(r.periodEnd);
+      const key = `${line ?? ''}\u0000${q.groupBy === 'order' ? (r.period ?? '') : `${start}|${end}|${r.period ?? ''}`}`;
+      const g = groups.get(key);
+      if (!g) {
+        groups.set(key, { line, cut: { start, end, ...(r.period !== undefined ? { label: r.period } : {}) }, c: r.components, sources: new Set([r.energySource]), products: new Set([r.product]) });
+      } else {
+        g.c = mergeComponents(g.c, r.components);
+        g.cut = { ...g.cut, start: Math.min(g.cut.start, start), end: Math.max(g.cut.end, end) };
+        g.sources.add(r.energySource);
+        g.products.add(r.product);
+      }
+    }
+    const out: RollupRow[] = [];
+    if (scope === 'site' && q.machine === undefined && q.line === undefined && q.groupBy !== 'order') {
+      // orders without a machine (MES events naming none, never seen on an order_id tag)
+      for (const g of groups.values()) {
+        const extra = this.addLeadTimes({ ...ZERO_COMPONENTS }, this.ordersOf(book, NO_MACHINE), g.cut.start, g.cut.end, () => true);
+        if (extra.orders > 0) g.c = { ...g.c, ...mergeLeadTime(g.c, extra) };
+      }
+    }
+    for (const g of groups.values()) {
+      const sources = [...g.sources].filter((s) => s !== 'none');
+      const source = sources.length === 0 ? 'none' : sources.length === 1 ? (sources[0] as EnergySource) : 'mixed';
+      const products = [...g.products];
+      out.push({ scope, machine: null, line: g.line, ...this.rowBody(products.length === 1 ? (products[0] ?? null) : null, g.cut, g.c, source) });
+    }
+    return out.sort((a, b) => a.periodStart.localeCompare(b.periodStart) || (a.line ?? '').localeCompare(b.line ?? ''));
+  }
+
+  private lineOf(id: string): string {
+    return this.machineById.get(id)?.line ?? 'default';
   }
 
   private mapState(cfg: MachineConfig | undefined, v: SampleValue): MachineState | null {
@@ -181,53 +698,29 @@ export class KpiService {
       case 'none':
         return [{ start: q.from, end: q.to }];
       case 'hour':
-      case 'day': {
-        const unit = q.groupBy;
-        const out: Cut[] = [];
-        let t = DateTime.fromMillis(q.from, { zone }).startOf(unit);
-        while (t.toMillis() < q.to) {
-          const next = t.plus({ [unit === 'hour' ? 'hours' : 'days']: 1 });
-          out.push({ start: Math.max(t.toMillis(), q.from), end: Math.min(next.toMillis(), q.to) });
-          if (out.length > MAX_WINDOWS) throw new KpiQueryError(`more than ${MAX_WINDOWS} ${unit}s: narrow from/to`);
-          t = next;
-        }
-        return out;
-      }
-      case 'shift': {
+      case 'day':
+        return this.memo(`c${q.groupBy}${q.from}|${q.to}`, () => calendarCuts(q.groupBy as 'hour' | 'day', zone, q.from, q.to, this.opts.maxWindows));
+      case 'shift':
         if (this.config.shifts.length === 0) throw new KpiQueryError('groupBy=shift needs shifts[] in the config');
-        return this.shiftCuts(q.from, q.to);
-      }
+        return dailyOccurrences(this.config.shifts, zone, q.from, q.to, this.opts.maxWindows);
       case 'order':
-        throw new KpiQueryError('groupBy=order is not available yet in this version');
+        throw new KpiQueryError('groupBy=order has per-machine windows');
     }
-  }
-
-  /** Shift occurrences overlapping [from, to), clipped to it, in time order. */
-  private shiftCuts(from: number, to: number): Cut[] {
-    const zone = this.config.site.timezone;
-    const out: Cut[] = [];
-    let day = DateTime.fromMillis(from, { zone }).startOf('day').minus({ days: 1 });
-    while (day.toMillis() < to) {
-      for (const s of this.config.shifts) {
-        if (s.days && !s.days.includes(day.weekday)) continue;
-        const [sh, sm] = s.start.split(':').map(Number) as [number, number];
-        const [eh, em] = s.end.split(':').map(Number) as [number, number];
-        const start = day.set({ hour: sh, minute: sm });
-        let end = day.set({ hour: eh, minute: em });
-        if (end <= start) end = end.plus({ days: 1 });
-        const a = Math.max(start.toMillis(), from);
-        const b = Math.min(end.toMillis(), to);
-        if (b > a) out.push({ start: a, end: b, label: s.name });
-      }
-      day = day.plus({ days: 1 });
-      if (out.length > MAX_WINDOWS) throw new KpiQueryError(`more than ${MAX_WINDOWS} shifts: narrow from/to`);
-    }
-    return out.sort((x, y) => x.start - y.start);
   }
 
   /** Shifts make time outside them unplanned; without shifts every hour is planned. */
   private plannedIntervals(from: number, to: number): Interval[] | undefined {
     if (this.config.shifts.length === 0) return undefined;
-    return this.shiftCuts(from, to).map((c): Interval => [c.start, c.end]);
+    return this.memo(`s${from}|${to}`, () => dailyOccurrences(this.config.shifts, this.config.site.timezone, from, to).map((c): Interval => [c.start, c.end]));
+  }
+
+  /** Calendar arithmetic of recent ranges (a dashboard asks the same ranges again and again). */
+  private memo<T>(key: string, make: () => T): T {
+    const hit = this.calendarMemo.get(key);
+    if (hit !== undefined) return hit as T;
+    const v = make();
+    if (this.calendarMemo.size >= 64) this.calendarMemo.clear();
+    this.calendarMemo.set(key, v);
+    return v;
   }
 }

@@ -1,2 +1,3 @@
 export * from './mqtt-driver.ts';
+export * from './mqtt-ingest.ts';
 export * from './topic-mapping.ts';

@@ -1,57 +1,134 @@
 /**
- * OPC UA source: one session, subscriptions of monitored items, each mapped to
- * (machine, signal). Read-only: the driver only creates sessions, subscriptions and
- * monitored items; it never calls Write, Call or node management services.
+ * OPC UA source: a supervised session with subscriptions of monitored items, each mapped to
+ * (machine, signal).
+ *
+ * Read-only: the driver uses only GetEndpoints, CreateSession/ActivateSession/CloseSession,
+ * CreateSubscription/DeleteSubscriptions, CreateMonitoredItems, Publish/Republish and Read
+ * (the watchdog's ServerStatus probe). It never calls Write, Call or node management services.
+ *
+ * Resilience (on by default): one supervisor owns the connection. Every attempt uses a fresh
+ * client and a fresh session with fresh subscriptions, so nothing of a broken connection is
+ * reused half-way; attempts are spaced by capped exponential backoff. A session that could
+ * not be closed when its connection broke (a network cut) is re-activated on the next
+ * connection and closed, so the server never accumulates sessions from the agent. A
+ * watchdog rebuilds a subscription silent past its keep-alive, or the whole connection when
+ * the server does not answer either.
  */
 import {
   AttributeIds,
-  ClientMonitoredItemGroup,
-  ClientSubscription,
-  DataType,
-  MessageSecurityMode,
-  OPCUAClient,
-  SecurityPolicy,
+  DataChangeFilter,
+  DataChangeTrigger,
+  DeadbandType,
+  StatusCodes,
   TimestampsToReturn,
   type ClientSession,
+  type ClientSubscription,
   type DataValue,
-  type ReadValueIdOptions,
+  type MonitoringParametersOptions,
+  type OPCUACertificateManager,
+  type OPCUAClient,
 } from 'node-opcua';
-import type { Quality, Sample, SampleValue } from '../../agent/model/index.ts';
+import { resolve } from 'node:path';
+import type { Sample } from '../../agent/model/index.ts';
+import type { AgentError } from '../../agent/errors.ts';
 import type { OpcuaSourceConfig } from '../../config/schema.ts';
-import type { Driver, DriverContext } from '../driver.ts';
+import type { Driver, DriverContext, TagProblem, TagProblemReporter } from '../driver.ts';
+import { classifyFailure, createClient, userIdentity } from './opcua-connection.ts';
+import { openCertificateManager } from './opcua-pki.ts';
+import { convertDataValue, type ValueIssue } from './opcua-values.ts';
 
 export interface OpcuaDriverOptions {
   applicationName: string;
-  /** items per CreateMonitoredItems call (many PLC servers refuse more than 1000) */
-  monitoredItemChunk: number;
-  initialDelayMs: number;
-  maxDelayMs: number;
+  /** the PKI folder (agent.dataDir/pki) */
+  pkiDir: string;
+  /** how often the watchdog looks at its subscriptions, ms */
+  watchdogTickMs: number;
+  /** CreateMonitoredItems calls in flight at once per subscription */
+  parallelCalls: number;
 }
 
 export const OPCUA_DRIVER_DEFAULTS: OpcuaDriverOptions = {
   applicationName: 'shopfloor-agent',
-  monitoredItemChunk: 1000,
-  initialDelayMs: 500,
-  maxDelayMs: 10_000,
+  pkiDir: './data/pki',
+  watchdogTickMs: 1000,
+  parallelCalls: 4,
 };
 
+/** Everything needed per tag on the hot path, computed once at start-up. */
 interface TagPlan {
   nodeId: string;
   machine: string;
   signal: string;
   scale: number | undefined;
   samplingIntervalMs: number;
+  params: MonitoringParametersOptions;
+  /** tags with equal keys share one CreateMonitoredItems call */
+  paramsKey: string;
+  /** the server's verdict on the monitored item: "Good", "BadNodeIdUnknown" … */
+  status: string;
+  warned: Set<ValueIssue>;
 }
 
-export class OpcuaDriver implements Driver {
+interface LiveSubscription {
+  tags: TagPlan[];
+  sub: ClientSubscription;
+  lastHeard: number;
+  silenceMs: number;
+  rebuilding: boolean;
+}
+
+interface Live {
+  client: OPCUAClient;
+  session: ClientSession | undefined;
+  subs: LiveSubscription[];
+  /** resolves with the reason the connection must be rebuilt */
+  broken: Promise<string>;
+  breakWith: (reason: string) => void;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((res) => {
+    const t = setTimeout(res, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      res();
+    }, { once: true });
+  });
+
+/** Resolves with the promise's value, or rejects after ms (the promise keeps running, its failure ignored). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        res(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        rej(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+export class OpcuaDriver implements Driver, TagProblemReporter {
   readonly type = 'opcua';
   readonly id: string;
-  private client: OPCUAClient | undefined;
-  private session: ClientSession | undefined;
-  private subscription: ClientSubscription | undefined;
   private readonly tags: TagPlan[];
   private readonly options: OpcuaDriverOptions;
-  private stopping = false;
+  private readonly pkiDir: string;
+  private abort = new AbortController();
+  private supervisor: Promise<void> | undefined;
+  private live: Live | undefined;
+  private cm: OPCUACertificateManager | undefined;
+  /** a session whose connection broke before it could be closed */
+  private orphan: ClientSession | undefined;
+  private pending: Sample[] = [];
+  private flushScheduled = false;
+  private lastProblem = '';
+  /** counters, for tests and logs */
+  readonly counters = { connects: 0, subscriptionRebuilds: 0, orphansClosed: 0 };
 
   constructor(
     private readonly config: OpcuaSourceConfig,
@@ -59,75 +136,302 @@ export class OpcuaDriver implements Driver {
   ) {
     this.id = config.id;
     this.options = { ...OPCUA_DRIVER_DEFAULTS, ...options };
-    this.tags = config.tags.map((t) => ({
-      nodeId: t.nodeId,
-      machine: t.machine,
-      signal: t.signal,
-      scale: t.scale,
-      samplingIntervalMs: t.samplingIntervalMs ?? config.samplingIntervalMs,
-    }));
+    this.pkiDir = resolve(this.options.pkiDir);
+    this.tags = config.tags.map((t) => {
+      const samplingIntervalMs = t.samplingIntervalMs ?? config.samplingIntervalMs;
+      const deadband = t.deadband ?? config.deadband;
+      const params: MonitoringParametersOptions = {
+        samplingInterval: samplingIntervalMs,
+        queueSize: t.queueSize ?? config.queueSize,
+        discardOldest: t.discardOldest ?? config.discardOldest,
+        ...(deadband && deadband.value > 0
+          ? {
+              filter: new DataChangeFilter({
+                trigger: DataChangeTrigger.StatusValue,
+                deadbandType: deadband.type === 'absolute' ? DeadbandType.Absolute : DeadbandType.Percent,
+                deadbandValue: deadband.value,
+              }),
+            }
+          : {}),
+      };
+      const paramsKey = JSON.stringify([params.samplingInterval, params.queueSize, params.discardOldest, deadband?.type, deadband?.value]);
+      return { nodeId: t.nodeId, machine: t.machine, signal: t.signal, scale: t.scale, samplingIntervalMs, params, paramsKey, status: 'Pending', warned: new Set() };
+    });
+  }
+
+  tagProblems(): readonly TagProblem[] {
+    const out: TagProblem[] = [];
+    for (const t of this.tags) if (t.status !== 'Good' && t.status !== 'Pending') out.push({ tag: t.nodeId, status: t.status });
+    return out;
   }
 
   async start(ctx: DriverContext): Promise<void> {
-    this.stopping = false;
+    this.abort = new AbortController();
     ctx.setState('connecting');
-    const client = OPCUAClient.create({
-      applicationName: this.options.applicationName,
-      endpointMustExist: false,
-      keepSessionAlive: true,
-      securityMode: MessageSecurityMode[this.config.securityMode],
-      securityPolicy: SecurityPolicy[this.config.securityPolicy],
-      connectionStrategy: { initialDelay: this.options.initialDelayMs, maxDelay: this.options.maxDelayMs, maxRetry: Number.MAX_SAFE_INTEGER },
-    });
-    this.client = client;
-    client.on('connection_lost', () => {
-      ctx.setState('disconnected', 'connection lost');
-      this.markAllBad(ctx);
-    });
-    client.on('connection_reestablished', () => ctx.setState('connected'));
-    client.on('backoff', (retry: number, delay: number) => ctx.setState('connecting', `retry ${retry} in ${delay} ms`));
-    // Connecting may take long (server absent): do it in the background, supervised.
-    this.connect(ctx).catch((err: unknown) => {
-      if (!this.stopping) ctx.setState('error', (err as Error).message);
+    this.cm = await openCertificateManager(this.pkiDir, this.config.autoAcceptUnknownCertificates);
+    if (this.config.autoAcceptUnknownCertificates) {
+      ctx.log.warn(
+        { endpoint: this.config.endpoint, pki: this.pkiDir },
+        'autoAcceptUnknownCertificates is ON: any server certificate is trusted without asking, so a machine in the middle would be trusted too. Turn it off once the servers are trusted (shopfloor-agent trust list).',
+      );
+    }
+    // Connecting may take long (server absent): the supervisor runs in the background.
+    this.supervisor = this.supervise(ctx).catch((err: unknown) => {
+      ctx.log.error({ err }, 'OPC UA supervisor stopped unexpectedly');
+      ctx.setState('error', (err as Error).message);
     });
   }
 
-  private async connect(ctx: DriverContext): Promise<void> {
-    const client = this.client;
-    if (!client) return;
-    await client.connect(this.config.endpoint);
-    if (this.stopping) return;
-    const auth = this.config.auth;
-    const session = await client.createSession(
-      auth.type === 'username' ? { type: 1, userName: auth.username, password: auth.password } : undefined,
-    );
-    this.session = session;
-    if (this.stopping) return;
-    const interval = Math.max(50, Math.min(...this.tags.map((t) => t.samplingIntervalMs)));
-    const subscription = ClientSubscription.create(session, {
-      requestedPublishingInterval: interval,
-      requestedLifetimeCount: 120,
-      requestedMaxKeepAliveCount: 10,
+  async stop(): Promise<void> {
+    this.abort.abort();
+    const live = this.live;
+    if (live) live.breakWith('stopping');
+    await within(this.supervisor ?? Promise.resolve(), 8000, 'stop').catch(() => undefined);
+    this.supervisor = undefined;
+    const cm = this.cm;
+    this.cm = undefined;
+    if (cm) await cm.dispose().catch(() => undefined);
+  }
+
+  private get stopping(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async supervise(ctx: DriverContext): Promise<void> {
+    const { minMs, maxMs } = this.config.reconnect;
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        const live = await this.open(ctx);
+        attempt = 0;
+        this.counters.connects++;
+        this.lastProblem = '';
+        ctx.setState('connected');
+        const reason = await live.broken;
+        if (!this.stopping) {
+          // held values stop here (DESIGN.md §4): one bad-quality sample per tag, before the slow teardown
+          this.markAllBad(ctx);
+          ctx.log.warn({ reason }, 'OPC UA connection lost; reconnecting');
+          ctx.setState('disconnected', reason);
+        }
+      } catch (err) {
+        if (this.stopping) break;
+        const e = await classifyFailure(err, this.config, this.cmOrThrow(), this.pkiDir);
+        this.report(ctx, e);
+      } finally {
+        await this.close(!this.stopping);
+      }
+      if (this.stopping) break;
+      const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
+      attempt++;
+      await sleep(delay * (0.8 + Math.random() * 0.4), this.abort.signal);
+    }
+  }
+
+  /** A failed attempt: state and one log line per distinct problem, never one per retry. */
+  private report(ctx: DriverContext, e: AgentError): void {
+    const key = `${e.code}:${e.message}`;
+    if (key === this.lastProblem) return;
+    this.lastProblem = key;
+    if (e.code === 'SFA_ERR_SOURCE_CONNECT') {
+      ctx.log.warn({ code: e.code, hint: e.hint }, e.message);
+      ctx.setState('disconnected', e.message);
+    } else {
+      ctx.log.error({ code: e.code, hint: e.hint }, e.message);
+      ctx.setState('error', e.message);
+    }
+  }
+
+  private cmOrThrow(): OPCUACertificateManager {
+    if (!this.cm) throw new Error('driver not started');
+    return this.cm;
+  }
+
+  private async open(ctx: DriverContext): Promise<Live> {
+    const cfg = this.config;
+    const identity = userIdentity(cfg.auth);
+    const client = createClient(cfg, {
+      applicationName: this.options.applicationName,
+      certificateManager: this.cmOrThrow(),
+      sessionTimeoutMs: cfg.sessionTimeoutMs,
+      requestTimeoutMs: cfg.connectTimeoutMs,
+    });
+    let breakWith: (reason: string) => void = () => undefined;
+    const broken = new Promise<string>((res) => {
+      breakWith = res;
+    });
+    const live: Live = { client, session: undefined, subs: [], broken, breakWith };
+    this.live = live;
+    client.on('connection_lost', () => live.breakWith('connection lost'));
+    client.on('close', () => live.breakWith('connection closed'));
+    const deadline = within(this.establish(ctx, live, identity), cfg.connectTimeoutMs + this.tags.length * 2, 'connect, session and subscriptions');
+    await Promise.race([deadline, broken.then((r) => Promise.reject(new Error(r)))]);
+    return live;
+  }
+
+  private async establish(ctx: DriverContext, live: Live, identity: ReturnType<typeof userIdentity>): Promise<void> {
+    await live.client.connect(this.config.endpoint);
+    if (this.stopping) throw new Error('stopping');
+    await this.closeOrphan(ctx, live.client);
+    const session = await live.client.createSession(identity);
+    live.session = session;
+    session.on('session_closed', () => live.breakWith('session closed by the server'));
+    const max = this.config.maxItemsPerSubscription;
+    for (let i = 0; i < this.tags.length; i += max) {
+      if (this.stopping) throw new Error('stopping');
+      live.subs.push(await this.subscribe(ctx, session, this.tags.slice(i, i + max)));
+    }
+    this.reportTagStatus(ctx);
+    this.watch(ctx, live);
+  }
+
+  /** A session left behind by a broken connection: take it over on the new channel and close it. */
+  private async closeOrphan(ctx: DriverContext, client: OPCUAClient): Promise<void> {
+    const orphan = this.orphan;
+    this.orphan = undefined;
+    if (!orphan) return;
+    try {
+      await within(client.reactivateSession(orphan), 5000, 'reactivate the previous session');
+      await within(orphan.close(true), 5000, 'close the previous session');
+      this.counters.orphansClosed++;
+      ctx.log.info({}, 'closed the session left behind by the broken connection');
+    } catch {
+      // the server no longer knows it (restarted, or it timed out): nothing left to close
+    }
+  }
+
+  private async subscribe(ctx: DriverContext, session: ClientSession, tags: TagPlan[]): Promise<LiveSubscription> {
+    const fastest = Math.min(...tags.map((t) => t.samplingIntervalMs));
+    const publishingInterval = Math.max(50, fastest);
+    const keepAliveCount = Math.max(1, Math.ceil(this.config.keepAliveMs / publishingInterval));
+    const sub = await session.createSubscription2({
+      requestedPublishingInterval: publishingInterval,
+      requestedMaxKeepAliveCount: keepAliveCount,
+      requestedLifetimeCount: Math.max(keepAliveCount * 3, Math.ceil(this.config.sessionTimeoutMs / publishingInterval)),
       maxNotificationsPerPublish: 0,
       publishingEnabled: true,
       priority: 10,
     });
-    this.subscription = subscription;
-    for (let i = 0; i < this.tags.length; i += this.options.monitoredItemChunk) {
-      const chunk = this.tags.slice(i, i + this.options.monitoredItemChunk);
-      const items: ReadValueIdOptions[] = chunk.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value }));
-      const group = ClientMonitoredItemGroup.create(
-        subscription,
-        items,
-        { samplingInterval: chunk[0]?.samplingIntervalMs ?? interval, discardOldest: true, queueSize: 10 },
-        TimestampsToReturn.Both,
+    const live: LiveSubscription = { tags, sub, lastHeard: Date.now(), silenceMs: 0, rebuilding: false };
+    live.silenceMs = 2 * sub.publishingInterval * sub.maxKeepAliveCount + 1000;
+    const heard = (): void => {
+      live.lastHeard = Date.now();
+    };
+    sub.on('keepalive', heard);
+    sub.on('received_notifications', heard);
+    // one CreateMonitoredItems call per chunk of tags with the same parameters (≤ maxItemsPerCall)
+    const byParams = new Map<string, TagPlan[]>();
+    for (const t of tags) {
+      const list = byParams.get(t.paramsKey);
+      if (list) list.push(t);
+      else byParams.set(t.paramsKey, [t]);
+    }
+    const chunks: TagPlan[][] = [];
+    for (const list of byParams.values()) {
+      for (let i = 0; i < list.length; i += this.config.maxItemsPerCall) chunks.push(list.slice(i, i + this.config.maxItemsPerCall));
+    }
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length && !this.stopping) {
+        const chunk = chunks[next++] as TagPlan[];
+        const first = chunk[0] as TagPlan;
+        const group = await sub.monitorItems(
+          chunk.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value })),
+          first.params,
+          TimestampsToReturn.Both,
+        );
+        group.monitoredItems.forEach((item, i) => {
+          const tag = chunk[i];
+          if (tag) tag.status = item.statusCode.name;
+        });
+        group.on('changed', (_item, dv: DataValue, index: number) => {
+          const tag = chunk[index];
+          if (tag) this.onValue(ctx, tag, dv);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.parallelCalls, chunks.length) }, worker));
+    heard();
+    return live;
+  }
+
+  private reportTagStatus(ctx: DriverContext): void {
+    const problems = this.tagProblems();
+    if (problems.length > 0) {
+      ctx.log.warn(
+        { count: problems.length, tags: problems.slice(0, 20) },
+        `${problems.length} of ${this.tags.length} OPC UA tags cannot be monitored (see /healthz sources[].problems); the others deliver. Check the nodeIds with shopfloor-agent browse`,
       );
-      group.on('changed', (_item, dataValue: DataValue, index: number) => {
-        const tag = chunk[index];
-        if (tag) ctx.emit([toSample(tag, dataValue)]);
+    }
+  }
+
+  /** Subscriptions must report at least every keep-alive; silence means the server lost them or the network went quiet. */
+  private watch(ctx: DriverContext, live: Live): void {
+    const timer = setInterval(() => {
+      const now = Date.now();
+      for (const s of live.subs) {
+        if (s.rebuilding || now - s.lastHeard <= s.silenceMs) continue;
+        s.rebuilding = true;
+        this.probeAndRebuild(ctx, live, s)
+          .catch((err: unknown) => live.breakWith(`watchdog failed: ${(err as Error).message}`))
+          .finally(() => {
+            s.rebuilding = false;
+          });
+      }
+    }, this.options.watchdogTickMs);
+    timer.unref();
+    void live.broken.then(() => clearInterval(timer));
+  }
+
+  private async probeAndRebuild(ctx: DriverContext, live: Live, s: LiveSubscription): Promise<void> {
+    const session = live.session;
+    if (!session) return;
+    try {
+      const dv = await within(session.read({ nodeId: 'i=2258', attributeId: AttributeIds.Value }), Math.min(5000, this.config.keepAliveMs), 'ServerStatus probe');
+      if (dv.statusCode.value !== StatusCodes.Good.value) throw new Error(dv.statusCode.name);
+    } catch (err) {
+      live.breakWith(`no keep-alive for ${Math.round((Date.now() - s.lastHeard) / 1000)} s and the server does not answer (${(err as Error).message})`);
+      return;
+    }
+    // the session answers but the subscription is silent: rebuild it
+    ctx.log.warn({ tags: s.tags.length, silentMs: Date.now() - s.lastHeard }, 'OPC UA subscription silent past its keep-alive; rebuilding it');
+    this.counters.subscriptionRebuilds++;
+    await within(s.sub.terminate(), 3000, 'delete the silent subscription').catch(() => undefined);
+    try {
+      const fresh = await this.subscribe(ctx, session, s.tags);
+      const i = live.subs.indexOf(s);
+      if (i >= 0) live.subs[i] = fresh;
+    } catch (err) {
+      live.breakWith(`cannot rebuild a silent subscription: ${(err as Error).message}`);
+    }
+  }
+
+  private onValue(ctx: DriverContext, tag: TagPlan, dv: DataValue): void {
+    const { sample, issue } = convertDataValue(tag, dv, Date.now());
+    if (issue) {
+      if (!tag.warned.has(issue)) {
+        tag.warned.add(issue);
+        const what =
+          issue === 'array'
+            ? 'is an array: skipped (map one element per tag with an indexed node, if the server offers one)'
+            : issue === 'structure'
+              ? 'is a structure: skipped (map its fields, which are variables of their own)'
+              : 'is an Int64/UInt64 beyond 2^53: stored rounded with quality uncertain';
+        ctx.log.warn({ nodeId: tag.nodeId, machine: tag.machine, signal: tag.signal }, `OPC UA node ${tag.nodeId} ${what}`);
+      }
+      if (issue !== 'inexact-int64') return;
+    }
+    this.pending.push(sample);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // one hand-over per publish response rather than per notification
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        const batch = this.pending;
+        this.pending = [];
+        if (batch.length > 0) ctx.emit(batch);
       });
     }
-    ctx.setState('connected');
   }
 
   private markAllBad(ctx: DriverContext): void {
@@ -135,36 +439,19 @@ export class OpcuaDriver implements Driver {
     ctx.emit(this.tags.map((t) => ({ machine: t.machine, signal: t.signal, ts: now, value: null, quality: 'bad' as const })));
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const { client, session, subscription } = this;
-    this.client = this.session = this.subscription = undefined;
-    const withTimeout = (p: Promise<unknown>, ms: number): Promise<unknown> =>
-      Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
-    if (subscription) await withTimeout(subscription.terminate(), 1000);
-    if (session) await withTimeout(session.close(), 1000);
-    if (client) await withTimeout(client.disconnect(), 2000);
+  /** Tear the connection down. On a break (not a stop), a session that cannot be closed is kept as an orphan to close later. */
+  private async close(keepOrphan: boolean): Promise<void> {
+    const live = this.live;
+    this.live = undefined;
+    if (!live) return;
+    live.breakWith('closing');
+    if (live.session) {
+      // On a break the old channel is dead or silent: a CloseSession sent on it would get lost
+      // and leave the session half-closed on our side. Keep it; the next connection re-activates
+      // it on its new channel and closes it there (or learns the server has forgotten it).
+      if (keepOrphan) this.orphan = live.session;
+      else await within(live.session.close(true), 2000, 'close session').catch(() => undefined);
+    }
+    await within(live.client.disconnect(), 2000, 'disconnect').catch(() => undefined);
   }
-}
-
-function qualityOf(dv: DataValue): Quality {
-  const severity = dv.statusCode.value >>> 30;
-  return severity === 0 ? 'good' : severity === 1 ? 'uncertain' : 'bad';
-}
-
-function toSample(tag: TagPlan, dv: DataValue): Sample {
-  const ts = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? Date.now();
-  const quality = qualityOf(dv);
-  let value: SampleValue = null;
-  const v = dv.value;
-  if (v && quality !== 'bad') {
-    const raw: unknown = v.value;
-    if ((v.dataType === DataType.Int64 || v.dataType === DataType.UInt64) && Array.isArray(raw) && raw.length === 2) {
-      const [hi, lo] = raw as [number, number];
-      value = hi * 4294967296 + lo;
-    } else if (typeof raw === 'number') value = Number.isFinite(raw) ? raw : null;
-    else if (typeof raw === 'boolean' || typeof raw === 'string') value = raw;
-    if (typeof value === 'number' && tag.scale !== undefined) value *= tag.scale;
-  }
-  return { machine: tag.machine, signal: tag.signal, ts, value, quality: value === null && quality === 'good' ? 'bad' : quality };
 }

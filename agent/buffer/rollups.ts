@@ -1,0 +1,716 @@
+/**
+ * Minute and hour rollups per series (machine, signal), kept incrementally as samples are
+ * committed, so that KPI queries over weeks read ~168 rows per series and week instead of
+ * millions of raw rows (DESIGN.md §2, §4).
+ *
+ * READ API (for the KPI engine):
+ *   buffer.rollups.rollups(machines, from, to, 'minute' | 'hour') → RollupRow[]
+ *     one row per (machine, signal, bucket) with start ∈ [from, to) (align from/to to the
+ *     resolution), ordered by machine, signal, start. Per row:
+ *     - `samples`, `goodSamples`: counts of raw samples (any quality / good) in the bucket;
+ *     - gauges: `numericCount`, `sum`, `min`, `max` over good finite numeric values;
+ *     - `delta`: counters (energy_kwh, parts_*, qa_*): Σ deltas between consecutive good numeric
+ *       samples, each in the bucket of the LATER sample, reset/rollover rule of
+ *       agent/kpi/counter-deltas.ts (`rollover` per tag from config, stored units);
+ *     - `stateMs`: signal `state`: ms in each state in the bucket; a good sample whose value maps
+ *       to a state (canonical names or the machine's stateMap) holds until the next sample of
+ *       the series, a bad/uncertain or unmapped sample, or maxHoldS (agent/kpi/state-time.ts);
+ *     - `integral`, `heldMs`: other numeric gauges: ∫ value dt in value·ms with the same
+ *       zero-order hold (for `power_kw`: kW·ms, divide by 3.6e6 for kWh — energy of machines
+ *       without a meter), and the ms a value was held;
+ *     - `last*` / `lastGood*`: the last sample (by ts, id) in the bucket and the last good one:
+ *       the baselines of the next bucket.
+ *     The hold of the newest sample of a series is still open: it is included up to maxHoldS
+ *     (as the KPI engine counts it), and shortened when the next sample arrives.
+ *   buffer.rollups.baselines(machine, t) → per signal the last sample and the last good sample
+ *     with ts < t (t aligned to an hour; reads hour rollups, O(signals)).
+ *
+ * Equal to a recomputation from raw rows with the agent/kpi functions, including after late
+ * (out-of-order) samples: a series receiving a sample older than its newest is recomputed
+ * from raw rows over the minutes the sample can affect (the previous sample's hold up to the
+ * next good counter value), then its hours are re-derived from its minutes
+ * (rollups.property.test.ts).
+ *
+ * Durability: contributions are accumulated in memory and written at most every `flushMs`
+ * together with meta 'rollup_id' (all samples with id ≤ it are in the tables). After a crash
+ * the samples above it are replayed by recomputing their ranges, so rollups never miss or
+ * double-count a committed sample. Reads flush first.
+ */
+import type Database from 'better-sqlite3';
+import { counterDelta } from '../kpi/counter-deltas.ts';
+import { decodeState, makeStateDecoder, STATE_COUNT, type StateDecoder } from '../kpi/state-time.ts';
+import { isCounterSignal, MACHINE_STATES, type MachineState, type Quality, type SampleValue, type StoredSample } from '../model/index.ts';
+
+export type Resolution = 'minute' | 'hour';
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+// series * BUCKET_KEY + minute index: unique below 2^53; divisible by 60, so key / 60 keys the hour
+const BUCKET_KEY = 1.2e9;
+
+export interface RollupSeriesConfig {
+  /** counters: the value at which the counter wraps (stored units); 0 = none */
+  rollover(machine: string, signal: string): number;
+  /** holds (state, gauges) end after this long without a sample */
+  maxHoldMs(machine: string): number;
+  /** raw state codes → state, per machine (the buffer normally holds canonical names) */
+  stateMap(machine: string): Readonly<Record<string, string>> | undefined;
+}
+
+export const ROLLUP_SERIES_DEFAULTS: RollupSeriesConfig = {
+  rollover: () => 0,
+  maxHoldMs: () => 3600 * 1000,
+  stateMap: () => undefined,
+};
+
+export interface RollupOptions {
+  series: RollupSeriesConfig;
+  /** write accumulated contributions at most this often (ms) */
+  flushMs: number;
+  /** …or when this many minute buckets are pending */
+  maxPending: number;
+}
+
+export const ROLLUP_DEFAULTS: RollupOptions = { series: ROLLUP_SERIES_DEFAULTS, flushMs: 1000, maxPending: 20_000 };
+
+export interface RollupRow {
+  machine: string;
+  signal: string;
+  start: number;
+  end: number;
+  samples: number;
+  goodSamples: number;
+  numericCount: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+  delta: number;
+  stateMs: Record<MachineState, number>;
+  integral: number;
+  heldMs: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  lastValue: SampleValue;
+  lastQuality: Quality | null;
+  lastGoodTs: number | null;
+  lastGoodValue: SampleValue;
+}
+
+export interface Baseline {
+  signal: string;
+  last: { ts: number; value: SampleValue; quality: Quality } | null;
+  lastGood: { ts: number; value: SampleValue } | null;
+}
+
+type Kind = 'counter' | 'state' | 'gauge';
+
+/** One bucket's accumulator (also the row shape in memory). */
+interface Acc {
+  series: number;
+  bucket: number;
+  n: number;
+  nGood: number;
+  numN: number;
+  numSum: number;
+  numMin: number | null;
+  numMax: number | null;
+  delta: number;
+  stateMs: Float64Array;
+  integral: number;
+  heldMs: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  lastValue: number | string | null;
+  lastQuality: number | null;
+  lastGoodTs: number | null;
+  lastGoodValue: number | string | null;
+}
+
+/** What the incremental path remembers per series: the newest sample and the counter baseline. */
+interface SeriesState {
+  id: number;
+  machine: string;
+  signal: string;
+  kind: Kind;
+  rollover: number;
+  maxHold: number;
+  decoder: StateDecoder;
+  hasLast: boolean;
+  lastTs: number;
+  /** state slot held by the newest sample (-1: none) */
+  holdSlot: number;
+  /** gauge value held by the newest sample (NaN: none) */
+  holdValue: number;
+  hasGood: boolean;
+  lastGood: number;
+  /** cache of the accumulator of the newest minute */
+  acc: Acc | undefined;
+}
+
+type DbValue = number | string | null;
+interface RawRow {
+  id: number;
+  ts: number;
+  value: DbValue;
+  quality: number;
+}
+interface DbRollupRow {
+  series: number;
+  bucket: number;
+  n: number;
+  n_good: number;
+  num_n: number;
+  num_sum: number;
+  num_min: number | null;
+  num_max: number | null;
+  delta: number;
+  running_ms: number;
+  idle_ms: number;
+  down_ms: number;
+  planned_stop_ms: number;
+  integral: number;
+  held_ms: number;
+  first_ts: number | null;
+  last_ts: number | null;
+  last_value: DbValue;
+  last_quality: number | null;
+  last_good_ts: number | null;
+  last_good_value: DbValue;
+}
+
+const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
+const COLUMNS =
+  'series, bucket, n, n_good, num_n, num_sum, num_min, num_max, delta, running_ms, idle_ms, down_ms, planned_stop_ms, integral, held_ms, first_ts, last_ts, last_value, last_quality, last_good_ts, last_good_value';
+
+function newAcc(series: number, bucket: number): Acc {
+  return {
+    series,
+    bucket,
+    n: 0,
+    nGood: 0,
+    numN: 0,
+    numSum: 0,
+    numMin: null,
+    numMax: null,
+    delta: 0,
+    stateMs: new Float64Array(STATE_COUNT),
+    integral: 0,
+    heldMs: 0,
+    firstTs: null,
+    lastTs: null,
+    lastValue: null,
+    lastQuality: null,
+    lastGoodTs: null,
+    lastGoodValue: null,
+  };
+}
+
+/** `into` += `a` (a is newer or disjoint in time; ties in last_ts go to `a`). */
+function mergeAcc(into: Acc, a: Acc): void {
+  into.n += a.n;
+  into.nGood += a.nGood;
+  into.numN += a.numN;
+  into.numSum += a.numSum;
+  if (a.numMin !== null && (into.numMin === null || a.numMin < into.numMin)) into.numMin = a.numMin;
+  if (a.numMax !== null && (into.numMax === null || a.numMax > into.numMax)) into.numMax = a.numMax;
+  into.delta += a.delta;
+  for (let k = 0; k < STATE_COUNT; k++) into.stateMs[k] = (into.stateMs[k] as number) + (a.stateMs[k] as number);
+  into.integral += a.integral;
+  into.heldMs += a.heldMs;
+  if (a.firstTs !== null && (into.firstTs === null || a.firstTs < into.firstTs)) into.firstTs = a.firstTs;
+  if (a.lastTs !== null && (into.lastTs === null || a.lastTs >= into.lastTs)) {
+    into.lastTs = a.lastTs;
+    into.lastValue = a.lastValue;
+    into.lastQuality = a.lastQuality;
+  }
+  if (a.lastGoodTs !== null && (into.lastGoodTs === null || a.lastGoodTs >= into.lastGoodTs)) {
+    into.lastGoodTs = a.lastGoodTs;
+    into.lastGoodValue = a.lastGoodValue;
+  }
+}
+
+function fromDb(r: DbRollupRow): Acc {
+  const a = newAcc(r.series, r.bucket);
+  a.n = r.n;
+  a.nGood = r.n_good;
+  a.numN = r.num_n;
+  a.numSum = r.num_sum;
+  a.numMin = r.num_min;
+  a.numMax = r.num_max;
+  a.delta = r.delta;
+  a.stateMs[0] = r.running_ms;
+  a.stateMs[1] = r.idle_ms;
+  a.stateMs[2] = r.down_ms;
+  a.stateMs[3] = r.planned_stop_ms;
+  a.integral = r.integral;
+  a.heldMs = r.held_ms;
+  a.firstTs = r.first_ts;
+  a.lastTs = r.last_ts;
+  a.lastValue = r.last_value;
+  a.lastQuality = r.last_quality;
+  a.lastGoodTs = r.last_good_ts;
+  a.lastGoodValue = r.last_good_value;
+  return a;
+}
+
+function accParams(a: Acc): DbValue[] {
+  const s = a.stateMs;
+  return [
+    a.series, a.bucket, a.n, a.nGood, a.numN, a.numSum, a.numMin, a.numMax, a.delta,
+    s[0] as number, s[1] as number, s[2] as number, s[3] as number, a.integral, a.heldMs,
+    a.firstTs, a.lastTs, a.lastValue, a.lastQuality, a.lastGoodTs, a.lastGoodValue,
+  ];
+}
+
+function upsertSql(table: string): string {
+  const add = (c: string): string => `${c} = ${c} + excluded.${c}`;
+  const newer = (c: string, ts: string): string =>
+    `${c} = CASE WHEN excluded.${ts} IS NOT NULL AND (${ts} IS NULL OR excluded.${ts} >= ${ts}) THEN excluded.${c} ELSE ${c} END`;
+  return `INSERT INTO ${table} (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})
+    ON CONFLICT (series, bucket) DO UPDATE SET
+      ${['n', 'n_good', 'num_n', 'num_sum', 'delta', 'running_ms', 'idle_ms', 'down_ms', 'planned_stop_ms', 'integral', 'held_ms'].map(add).join(', ')},
+      num_min = coalesce(min(num_min, excluded.num_min), num_min, excluded.num_min),
+      num_max = coalesce(max(num_max, excluded.num_max), num_max, excluded.num_max),
+      first_ts = coalesce(min(first_ts, excluded.first_ts), first_ts, excluded.first_ts),
+      ${newer('last_value', 'last_ts')}, ${newer('last_quality', 'last_ts')},
+      last_ts = coalesce(max(last_ts, excluded.last_ts), last_ts, excluded.last_ts),
+      ${newer('last_good_value', 'last_good_ts')},
+      last_good_ts = coalesce(max(last_good_ts, excluded.last_good_ts), last_good_ts, excluded.last_good_ts)`;
+}
+
+function toSampleValue(v: DbValue): SampleValue {
+  return v;
+}
+
+/**
+ * Accumulates contributions of samples, in (ts, id) order per series, into minute buckets.
+ * With a clip [lo, hi) only contributions inside it are kept (recomputation of a range).
+ */
+class Accumulator {
+  readonly minutes = new Map<number, Acc>();
+  constructor(
+    private readonly lo = -Infinity,
+    private readonly hi = Infinity,
+  ) {}
+
+  get size(): number {
+    return this.minutes.size;
+  }
+
+  clear(): void {
+    this.minutes.clear();
+  }
+
+  bucketAcc(st: SeriesState, ts: number): Acc {
+    const minute = Math.floor(ts / MINUTE_MS);
+    const cached = st.acc;
+    if (cached !== undefined && cached.bucket === minute * MINUTE_MS) return cached;
+    const k = st.id * BUCKET_KEY + minute;
+    let a = this.minutes.get(k);
+    if (a === undefined) {
+      a = newAcc(st.id, minute * MINUTE_MS);
+      this.minutes.set(k, a);
+    }
+    st.acc = a;
+    return a;
+  }
+
+  /** One sample: close the previous hold, count the sample, start its hold. */
+  add(st: SeriesState, ts: number, value: DbValue, quality: number): void {
+    if (st.hasLast) {
+      const from = st.lastTs;
+      const cap = from + st.maxHold;
+      const to = ts < cap ? ts : cap;
+      if (to > from) {
+        if (st.holdSlot >= 0) this.span(st, from, to, st.holdSlot, 0);
+        else if (!Number.isNaN(st.holdValue)) this.span(st, from, to, -1, st.holdValue);
+      }
+    }
+    const isNum = typeof value === 'number' && Number.isFinite(value);
+    const good = quality === 0;
+    if (ts >= this.lo && ts < this.hi) {
+      const a = this.bucketAcc(st, ts);
+      a.n++;
+      if (a.firstTs === null || ts < a.firstTs) a.firstTs = ts;
+      a.lastTs = ts;
+      a.lastValue = value;
+      a.lastQuality = quality;
+      if (good) {
+        a.nGood++;
+        a.lastGoodTs = ts;
+        a.lastGoodValue = value;
+        if (isNum) {
+          const v = value;
+          a.numN++;
+          a.numSum += v;
+          if (a.numMin === null || v < a.numMin) a.numMin = v;
+          if (a.numMax === null || v > a.numMax) a.numMax = v;
+          if (st.kind === 'counter' && st.hasGood) a.delta += counterDelta(st.lastGood, v, st.rollover);
+        }
+      }
+    }
+    if (good && isNum && st.kind === 'counter') {
+      st.hasGood = true;
+      st.lastGood = value;
+    }
+    st.hasLast = true;
+    st.lastTs = ts;
+    st.holdSlot = st.kind === 'state' && good ? decodeState(st.decoder, value) : -1;
+    st.holdValue = st.kind === 'gauge' && good && isNum ? value : Number.NaN;
+  }
+
+  /** A hold [from, to) split over minute buckets (clipped). slot ≥ 0: state ms; else value·ms. */
+  span(st: SeriesState, from: number, to: number, slot: number, value: number): void {
+    let a = from > this.lo ? from : this.lo;
+    const b = to < this.hi ? to : this.hi;
+    while (a < b) {
+      const end = Math.min(b, (Math.floor(a / MINUTE_MS) + 1) * MINUTE_MS);
+      const acc = this.bucketAcc(st, a);
+      const ms = end - a;
+      if (slot >= 0) acc.stateMs[slot] = (acc.stateMs[slot] as number) + ms;
+      else {
+        acc.integral += value * ms;
+        acc.heldMs += ms;
+      }
+      a = end;
+    }
+  }
+}
+
+export class RollupStore {
+  private readonly opts: RollupOptions;
+  private readonly states = new Map<number, SeriesState>();
+  private readonly pending = new Accumulator();
+  private lastFlush = Date.now();
+  /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
+  private rollupId: number;
+  private processedId: number;
+  private readonly stmt: {
+    upsertMinute: Database.Statement;
+    upsertHour: Database.Statement;
+    setMeta: Database.Statement<[string]>;
+  };
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly seriesName: (id: number) => { machine: string; signal: string } | undefined,
+    private readonly seriesIdOf: (machine: string, signal: string) => number | undefined,
+    options: Partial<RollupOptions> = {},
+  ) {
+    this.opts = { ...ROLLUP_DEFAULTS, ...options };
+    this.stmt = {
+      upsertMinute: db.prepare(upsertSql('rollup_minute')),
+      upsertHour: db.prepare(upsertSql('rollup_hour')),
+      setMeta: db.prepare("INSERT INTO meta (key, value) VALUES ('rollup_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    };
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'rollup_id'").get() as { value: string } | undefined;
+    this.rollupId = row ? Number(row.value) : 0;
+    this.processedId = this.rollupId;
+  }
+
+  /**
+   * Brings the tables up to date with every committed sample (start-up after a crash):
+   * recomputes, per series, the range holding samples with id > rollup_id.
+   */
+  replay(lastId: number): void {
+    this.pending.clear();
+    for (const st of this.states.values()) st.acc = undefined;
+    if (lastId > this.rollupId) {
+      const ranges = this.db
+        .prepare('SELECT series, MIN(ts) AS lo, MAX(ts) AS hi FROM samples WHERE id > ? GROUP BY series')
+        .all(this.rollupId) as { series: number; lo: number; hi: number }[];
+      this.db.transaction(() => {
+        for (const r of ranges) this.recompute(r.series, r.lo, r.hi);
+        this.stmt.setMeta.run(String(lastId));
+      })();
+    }
+    this.rollupId = lastId;
+    this.processedId = lastId;
+    this.states.clear(); // reloaded lazily from raw rows
+  }
+
+  /** After a commit: the samples, in id order, all with ids above everything seen before. */
+  ingest(samples: readonly StoredSample[], seriesIds: readonly number[]): void {
+    if (samples.length === 0) return;
+    // a series receiving a sample older than its newest is recomputed, the rest is incremental
+    let late: Map<number, { lo: number; hi: number }> | undefined;
+    const newest = new Map<number, number>();
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i] as StoredSample;
+      const sid = seriesIds[i] as number;
+      const st = this.state(sid);
+      const prev = newest.get(sid) ?? (st.hasLast ? st.lastTs : -Infinity);
+      if (s.ts < prev) {
+        late ??= new Map();
+        late.set(sid, { lo: Infinity, hi: -Infinity });
+      }
+      if (s.ts > prev) newest.set(sid, s.ts);
+    }
+    if (late !== undefined) {
+      // the tables must hold everything before this batch before ranges are rewritten
+      this.flush();
+      for (let i = 0; i < samples.length; i++) {
+        const r = late.get(seriesIds[i] as number);
+        if (r === undefined) continue;
+        const ts = (samples[i] as StoredSample).ts;
+        if (ts < r.lo) r.lo = ts;
+        if (ts > r.hi) r.hi = ts;
+      }
+    }
+    for (let i = 0; i < samples.length; i++) {
+      const sid = seriesIds[i] as number;
+      if (late?.has(sid)) continue;
+      const s = samples[i] as StoredSample;
+      const v = s.value;
+      this.pending.add(this.state(sid), s.ts, typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' && !Number.isFinite(v) ? null : v, QUALITY_CODE[s.quality]);
+    }
+    if (late !== undefined) {
+      const ranges = late;
+      this.db.transaction(() => {
+        for (const [sid, r] of ranges) this.recompute(sid, r.lo, r.hi);
+      })();
+      for (const sid of ranges.keys()) this.states.delete(sid); // reload from raw rows
+    }
+    this.processedId = (samples[samples.length - 1] as StoredSample).id;
+    if (this.pending.size >= this.opts.maxPending || Date.now() - this.lastFlush >= this.opts.flushMs) this.flush();
+  }
+
+  /** Writes pending contributions and the rollup cursor in one transaction. */
+  flush(): void {
+    this.lastFlush = Date.now();
+    if (this.pending.size === 0 && this.rollupId === this.processedId) return;
+    const hours = new Map<number, Acc>();
+    for (const [k, a] of this.pending.minutes) {
+      const hk = Math.floor(k / 60);
+      let h = hours.get(hk);
+      if (h === undefined) {
+        h = newAcc(a.series, Math.floor(a.bucket / HOUR_MS) * HOUR_MS);
+        hours.set(hk, h);
+      }
+      mergeAcc(h, a);
+    }
+    const upto = this.processedId;
+    this.db.transaction(() => {
+      for (const a of this.pending.minutes.values()) this.stmt.upsertMinute.run(...accParams(a));
+      for (const a of hours.values()) this.stmt.upsertHour.run(...accParams(a));
+      this.stmt.setMeta.run(String(upto));
+    })();
+    this.pending.clear();
+    for (const st of this.states.values()) st.acc = undefined;
+    this.rollupId = upto;
+  }
+
+  /** Rollup rows of machines' series with start in [from, to), including open holds. */
+  rollups(machines: readonly string[], from: number, to: number, resolution: Resolution): RollupRow[] {
+    this.flush();
+    const table = resolution === 'hour' ? 'rollup_hour' : 'rollup_minute';
+    const size = resolution === 'hour' ? HOUR_MS : MINUTE_MS;
+    const wanted = new Set(machines);
+    const out: RollupRow[] = [];
+    const q = this.db.prepare(`SELECT ${COLUMNS} FROM ${table} WHERE series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`);
+    const series = this.allSeries().filter((s) => wanted.has(s.machine));
+    for (const s of series) {
+      const byBucket = new Map<number, Acc>();
+      for (const r of q.all(s.id, from, to) as DbRollupRow[]) byBucket.set(r.bucket, fromDb(r));
+      // the newest sample's hold is open: count it up to maxHold, as the KPI engine does
+      const st = this.state(s.id);
+      if (st.hasLast && (st.holdSlot >= 0 || !Number.isNaN(st.holdValue))) {
+        const tail = new Accumulator(from, to);
+        const saved = st.acc;
+        st.acc = undefined;
+        tail.span(st, st.lastTs, st.lastTs + st.maxHold, st.holdSlot, st.holdValue);
+        st.acc = saved;
+        for (const a of tail.minutes.values()) {
+          const b = Math.floor(a.bucket / size) * size;
+          let into = byBucket.get(b);
+          if (into === undefined) {
+            into = newAcc(s.id, b);
+            byBucket.set(b, into);
+          }
+          mergeTail(into, a);
+        }
+      }
+      for (const b of [...byBucket.keys()].sort((x, y) => x - y)) out.push(toRow(s.machine, s.signal, byBucket.get(b) as Acc, size));
+    }
+    out.sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : a.start - b.start));
+    return out;
+  }
+
+  /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */
+  baselines(machine: string, t: number): Baseline[] {
+    this.flush();
+    const hour = Math.floor(t / HOUR_MS) * HOUR_MS;
+    const last = this.db.prepare('SELECT last_ts, last_value, last_quality FROM rollup_hour WHERE series = ? AND bucket < ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1');
+    const good = this.db.prepare('SELECT last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND bucket < ? AND last_good_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1');
+    return this.allSeries()
+      .filter((s) => s.machine === machine)
+      .map((s) => {
+        const l = last.get(s.id, hour) as { last_ts: number; last_value: DbValue; last_quality: number } | undefined;
+        const g = good.get(s.id, hour) as { last_good_ts: number; last_good_value: DbValue } | undefined;
+        return {
+          signal: s.signal,
+          last: l ? { ts: l.last_ts, value: toSampleValue(l.last_value), quality: QUALITY_NAME[l.last_quality] ?? 'bad' } : null,
+          lastGood: g ? { ts: g.last_good_ts, value: toSampleValue(g.last_good_value) } : null,
+        };
+      });
+  }
+
+  /** Deletes minute rollups older than `minuteBefore` and hour rollups older than `hourBefore`. */
+  deleteOlderThan(minuteBefore: number, hourBefore: number, limit = 5000): number {
+    // WITHOUT ROWID tables keyed (series, bucket): delete by key ranges per series
+    let n = 0;
+    const del = this.db.prepare('DELETE FROM rollup_minute WHERE series = ? AND bucket < ?');
+    const delH = this.db.prepare('DELETE FROM rollup_hour WHERE series = ? AND bucket < ?');
+    this.db.transaction(() => {
+      for (const s of this.allSeries()) {
+        n += del.run(s.id, minuteBefore).changes;
+        n += delH.run(s.id, hourBefore).changes;
+        if (n >= limit) break;
+      }
+    })();
+    return n;
+  }
+
+  /**
+   * Rewrites series `sid`'s minutes that samples in [lo, hi] can affect, from raw rows, and
+   * re-derives the hours they fall in from the minutes. Runs inside the caller's transaction.
+   */
+  private recompute(sid: number, lo: number, hi: number): void {
+    const name = this.seriesName(sid);
+    if (name === undefined) return;
+    const before = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT 1').get(sid, lo) as RawRow | undefined;
+    const after = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts > ? ORDER BY ts, id LIMIT 1').get(sid, hi) as RawRow | undefined;
+    let end = after ? after.ts : hi;
+    const counter = isCounterSignal(name.signal);
+    if (counter) {
+      const afterGood = this.db
+        .prepare("SELECT ts FROM samples WHERE series = ? AND ts > ? AND quality = 0 AND typeof(value) IN ('integer', 'real') ORDER BY ts, id LIMIT 1")
+        .get(sid, hi) as { ts: number } | undefined;
+      if (afterGood && afterGood.ts > end) end = afterGood.ts;
+    }
+    const a = Math.floor((before ? before.ts : lo) / MINUTE_MS) * MINUTE_MS;
+    const b = (Math.floor(end / MINUTE_MS) + 1) * MINUTE_MS;
+    const st = this.freshState(sid, name.machine, name.signal);
+    // the baselines: the hold reaching into [a, b) and the counter value before it
+    const baseRows: RawRow[] = [];
+    const lastBefore = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? ORDER BY ts DESC, id DESC LIMIT 1').get(sid, a) as RawRow | undefined;
+    if (counter) {
+      const g = this.db
+        .prepare("SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts < ? AND quality = 0 AND typeof(value) IN ('integer', 'real') ORDER BY ts DESC, id DESC LIMIT 1")
+        .get(sid, a) as RawRow | undefined;
+      if (g && (!lastBefore || g.id !== lastBefore.id)) baseRows.push(g);
+    }
+    if (lastBefore) baseRows.push(lastBefore);
+    const acc = new Accumulator(a, b);
+    for (const r of baseRows) acc.add(st, r.ts, r.value, r.quality);
+    const rows = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts >= ? AND ts < ? ORDER BY ts, id').iterate(sid, a, b) as IterableIterator<RawRow>;
+    for (const r of rows) acc.add(st, r.ts, r.value, r.quality);
+    // the first sample at or after b ends the hold of the last one inside (its own stats are outside)
+    const next = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND ts >= ? ORDER BY ts, id LIMIT 1').get(sid, b) as RawRow | undefined;
+    // (without one, the newest sample's hold stays open: it is added at read time, not stored)
+    if (next) acc.add(st, next.ts, next.value, next.quality);
+    this.db.prepare('DELETE FROM rollup_minute WHERE series = ? AND bucket >= ? AND bucket < ?').run(sid, a, b);
+    for (const m of acc.minutes.values()) this.stmt.upsertMinute.run(...accParams(m));
+    // the hours overlapping [a, b), re-derived from their minutes
+    const ha = Math.floor(a / HOUR_MS) * HOUR_MS;
+    const hb = Math.ceil(b / HOUR_MS) * HOUR_MS;
+    this.db.prepare('DELETE FROM rollup_hour WHERE series = ? AND bucket >= ? AND bucket < ?').run(sid, ha, hb);
+    const minutes = this.db.prepare(`SELECT ${COLUMNS} FROM rollup_minute WHERE series = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`).all(sid, ha, hb) as DbRollupRow[];
+    const hours = new Map<number, Acc>();
+    for (const r of minutes) {
+      const hb2 = Math.floor(r.bucket / HOUR_MS) * HOUR_MS;
+      let h = hours.get(hb2);
+      if (h === undefined) {
+        h = newAcc(sid, hb2);
+        hours.set(hb2, h);
+      }
+      mergeAcc(h, fromDb(r));
+    }
+    for (const h of hours.values()) this.stmt.upsertHour.run(...accParams(h));
+  }
+
+  private allSeries(): { id: number; machine: string; signal: string }[] {
+    return (this.db.prepare('SELECT id, machine, signal FROM series ORDER BY id').all() as { id: number; machine: string; signal: string }[]);
+  }
+
+  /** The incremental state of a series, loaded from raw rows the first time. */
+  private state(sid: number): SeriesState {
+    let st = this.states.get(sid);
+    if (st !== undefined) return st;
+    const name = this.seriesName(sid) ?? { machine: '', signal: '' };
+    st = this.freshState(sid, name.machine, name.signal);
+    const last = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND id <= ? ORDER BY ts DESC, id DESC LIMIT 1').get(sid, this.processedId) as RawRow | undefined;
+    if (last) {
+      if (st.kind === 'counter') {
+        const g = this.db
+          .prepare("SELECT id, ts, value, quality FROM samples WHERE series = ? AND id <= ? AND quality = 0 AND typeof(value) IN ('integer', 'real') ORDER BY ts DESC, id DESC LIMIT 1")
+          .get(sid, this.processedId) as RawRow | undefined;
+        if (g) new Accumulator(Infinity, Infinity).add(st, g.ts, g.value, g.quality);
+      }
+      new Accumulator(Infinity, Infinity).add(st, last.ts, last.value, last.quality);
+    }
+    this.states.set(sid, st);
+    return st;
+  }
+
+  private freshState(sid: number, machine: string, signal: string): SeriesState {
+    const kind: Kind = isCounterSignal(signal) ? 'counter' : signal === 'state' ? 'state' : 'gauge';
+    const cfg = this.opts.series;
+    return {
+      id: sid,
+      machine,
+      signal,
+      kind,
+      rollover: kind === 'counter' ? cfg.rollover(machine, signal) : 0,
+      maxHold: cfg.maxHoldMs(machine),
+      decoder: makeStateDecoder(cfg.stateMap(machine)),
+      hasLast: false,
+      lastTs: 0,
+      holdSlot: -1,
+      holdValue: Number.NaN,
+      hasGood: false,
+      lastGood: 0,
+      acc: undefined,
+    };
+  }
+
+  /** for tests and the KPI service: the series id of a (machine, signal) */
+  seriesId(machine: string, signal: string): number | undefined {
+    return this.seriesIdOf(machine, signal);
+  }
+}
+
+const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
+
+/** Adds only the hold part of a tail accumulator (it holds no samples). */
+function mergeTail(into: Acc, a: Acc): void {
+  for (let k = 0; k < STATE_COUNT; k++) into.stateMs[k] = (into.stateMs[k] as number) + (a.stateMs[k] as number);
+  into.integral += a.integral;
+  into.heldMs += a.heldMs;
+}
+
+function toRow(machine: string, signal: string, a: Acc, size: number): RollupRow {
+  const stateMs = {} as Record<MachineState, number>;
+  MACHINE_STATES.forEach((name, i) => (stateMs[name] = a.stateMs[i] as number));
+  return {
+    machine,
+    signal,
+    start: a.bucket,
+    end: a.bucket + size,
+    samples: a.n,
+    goodSamples: a.nGood,
+    numericCount: a.numN,
+    sum: a.numSum,
+    min: a.numMin,
+    max: a.numMax,
+    delta: a.delta,
+    stateMs,
+    integral: a.integral,
+    heldMs: a.heldMs,
+    firstTs: a.firstTs,
+    lastTs: a.lastTs,
+    lastValue: toSampleValue(a.lastValue),
+    lastQuality: a.lastQuality === null ? null : (QUALITY_NAME[a.lastQuality] ?? 'bad'),
+    lastGoodTs: a.lastGoodTs,
+    lastGoodValue: toSampleValue(a.lastGoodValue),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * `GET /api/benchmarks?from&to` (DESIGN.md §5, §6): per product, this site's energy per unit,
+ * lead time, scrap rate, QA accuracy and cumulative volume next to the research brief's bands,
+ * each with its verdict and the source the brief cites. Default window: the last 7 days
+ * (lead times need completed orders; a day often has few).
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { KpiService } from '../runtime/kpi-service.ts';
+
+export const BENCHMARK_ROUTE_DEFAULTS = { windowMs: 7 * 24 * 3600 * 1000 } as const;
+
+const time = z
+  .string()
+  .transform((s, ctx) => {
+    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+    if (!Number.isFinite(t)) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
+      return z.NEVER;
+    }
+    return t;
+  })
+  .optional();
+
+const benchmarkQuery = z.object({ from: time, to: time });
+
+export function registerBenchmarkRoutes(app: FastifyInstance, kpis: KpiService): void {
+  app.get('/api/benchmarks', async (req) => {
+    const q = benchmarkQuery.parse(req.query);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - BENCHMARK_ROUTE_DEFAULTS.windowMs;
+    return kpis.benchmarks(from, to);
+  });
+}

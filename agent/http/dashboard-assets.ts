@@ -1,0 +1,73 @@
+/**
+ * The operator dashboard's files: dashboards/app/index.html and one script and one style
+ * sheet bundled by esbuild from dashboards/app (uPlot included), on the first request and
+ * kept in memory. Nothing is fetched from the internet.
+ */
+import type { FastifyInstance } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export interface DashboardAssetsOptions {
+  /** the folder holding index.html and main.ts */
+  appDir: string;
+  plainPage: string;
+  minify: boolean;
+}
+
+export const DASHBOARD_ASSETS_DEFAULTS: DashboardAssetsOptions = {
+  appDir: fileURLToPath(new URL('../../dashboards/app/', import.meta.url)),
+  plainPage: fileURLToPath(new URL('../../dashboards/plain/index.html', import.meta.url)),
+  minify: true,
+};
+
+export interface DashboardBundle {
+  js: string;
+  css: string;
+}
+
+export async function bundleDashboard(appDir: string, minify: boolean): Promise<DashboardBundle> {
+  const { build } = await import('esbuild');
+  const res = await build({
+    entryPoints: { app: `${appDir}/main.ts` },
+    bundle: true,
+    write: false,
+    outdir: '/assets',
+    format: 'iife',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    minify,
+    legalComments: 'none',
+    logLevel: 'silent',
+    loader: { '.css': 'css' },
+  });
+  const file = (ext: string): string => res.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
+  return { js: file('.js'), css: file('.css') };
+}
+
+export function registerDashboardAssets(app: FastifyInstance, options: Partial<DashboardAssetsOptions> = {}): void {
+  const opts = { ...DASHBOARD_ASSETS_DEFAULTS, ...options };
+  let bundle: Promise<DashboardBundle> | undefined;
+  let index: Promise<string> | undefined;
+  let plain: Promise<string> | undefined;
+  const getBundle = (): Promise<DashboardBundle> => {
+    bundle ??= bundleDashboard(opts.appDir, opts.minify).catch((err: unknown) => {
+      bundle = undefined; // try again on the next request
+      throw err;
+    });
+    return bundle;
+  };
+
+  app.get('/', async (_req, reply) => {
+    index ??= readFile(`${opts.appDir}/index.html`, 'utf8');
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await index);
+  });
+  app.get('/plain', async (_req, reply) => {
+    plain ??= readFile(opts.plainPage, 'utf8');
+    return reply.type('text/html; charset=utf-8').send(await plain);
+  });
+  app.get('/assets/app.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send((await getBundle()).js),
+  );
+  app.get('/assets/app.css', async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send((await getBundle()).css),
+  );
+}

@@ -1,0 +1,251 @@
+/**
+ * What the dashboard shows, computed from the running agent: machine tiles with their
+ * staleness, the current shift's KPIs, machine trends, orders, and the engineers' health
+ * view. Shared by the JSON routes and the live stream, so both always say the same thing.
+ */
+import type { Config, MachineConfig } from '../../config/schema.ts';
+import type { Agent, Health } from '../runtime/agent.ts';
+import type { KpiRow } from '../runtime/kpi-service.ts';
+import type { DeadLetterRow } from '../buffer/index.ts';
+import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
+import { machineFeeds, tileStatus, type MachineFeeds, type TileStatus } from './machine-status.ts';
+import { currentShift, type ShiftWindow } from './shift-window.ts';
+import { orderTable, type OrderRow } from './order-table.ts';
+
+export interface SiteInfo {
+  id: string;
+  name: string;
+  agent: string;
+  timezone: string;
+  locale: string;
+  shifts: { name: string; start: string; end: string }[];
+  /** the server's clock, so a browser with a wrong clock still shows the right "time in state" */
+  now: string;
+}
+
+export interface ShiftKpi {
+  machine: string;
+  energyKwh: number | null;
+  unitsTotal: number | null;
+  unitsGood: number | null;
+  unitsScrap: number | null;
+  energyPerUnitKwh: number | null;
+  scrapRate: number | null;
+  availability: number | null;
+  performance: number | null;
+  quality: number | null;
+  oee: number | null;
+}
+
+export interface ShiftKpis {
+  shift: { name: string; start: string; end: string };
+  now: string;
+  rows: ShiftKpi[];
+}
+
+export interface Overview {
+  now: string;
+  machines: TileStatus[];
+  kpi: ShiftKpis;
+}
+
+export type TrendRange = 'shift' | 'day' | 'week';
+
+export interface Trend {
+  machine: string;
+  range: TrendRange;
+  from: string;
+  to: string;
+  stepS: number;
+  /** one row per bucket: [bucket start (epoch ms), energy kWh, good units, scrap units] */
+  buckets: [number, number | null, number | null, number | null][];
+  /** state changes in the range: [epoch ms, state or null for unknown] */
+  states: [number, MachineState | null][];
+}
+
+export interface TagView {
+  machine: string;
+  signal: string;
+  value: SampleValue;
+  quality: Quality;
+  at: string;
+  ageS: number;
+  staleAfterS: number | null;
+  silentTooLong: boolean;
+}
+
+export interface Diagnostics {
+  now: string;
+  health: Health;
+  sources: { id: string; type: string; state: string; detail: string | null; since: string; lastSampleAt: string | null; deadLetters: number; machines: string[] }[];
+  tags: TagView[];
+  deadLetters: DeadLetterRow[];
+}
+
+const TREND_STEPS: Record<TrendRange, { spanMs: number; stepMs: number }> = {
+  shift: { spanMs: 0, stepMs: 5 * 60_000 },
+  day: { spanMs: 86_400_000, stepMs: 3_600_000 },
+  week: { spanMs: 7 * 86_400_000, stepMs: 6 * 3_600_000 },
+};
+
+export class DashboardModel {
+  private readonly feeds: MachineFeeds;
+  private readonly machineById: Map<string, MachineConfig>;
+  /** per machine, the last good state a tile showed: said (dimmed) when the source goes quiet */
+  private readonly lastGoodState = new Map<string, MachineState>();
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly config: Config,
+  ) {
+    this.feeds = machineFeeds(config);
+    this.machineById = new Map(config.machines.map((m) => [m.id, m]));
+  }
+
+  site(now = Date.now()): SiteInfo {
+    const s = this.config.site;
+    return {
+      id: s.id,
+      name: s.name ?? s.id,
+      agent: this.config.agent.id,
+      timezone: s.timezone,
+      locale: s.locale,
+      shifts: this.config.shifts.map((x) => ({ name: x.name, start: x.start, end: x.end })),
+      now: new Date(now).toISOString(),
+    };
+  }
+
+  shift(now = Date.now()): ShiftWindow {
+    return currentShift(this.config.shifts, this.config.site.timezone, now);
+  }
+
+  tiles(now = Date.now()): TileStatus[] {
+    const statuses = this.agent.sourceStatus();
+    const latest = this.agent.buffer.latest();
+    return this.agent.kpis.machineIds().map((id) => {
+      const cfg = this.machineById.get(id);
+      const fed = new Set(this.feeds.sources.get(id) ?? []);
+      for (const s of statuses) if (s.machines.has(id)) fed.add(s.id);
+      const tile = tileStatus({
+        id,
+        name: cfg?.name ?? id,
+        line: cfg?.line ?? 'default',
+        product: cfg?.product ?? null,
+        stateMap: cfg?.stateMap ?? {},
+        latest: latest.filter((l) => l.machine === id),
+        sources: statuses.filter((s) => fed.has(s.id)),
+        staleAfterMs: this.feeds.staleAfterMs.get(id),
+        previousState: this.lastGoodState.get(id),
+        now,
+      });
+      if (tile.state) this.lastGoodState.set(id, tile.state);
+      return tile;
+    });
+  }
+
+  shiftKpis(now = Date.now()): ShiftKpis {
+    const shift = this.shift(now);
+    const to = Math.min(now, shift.end);
+    const rows = to > shift.start ? this.agent.kpis.kpis({ from: shift.start, to, groupBy: 'none' }) : [];
+    return {
+      shift: { name: shift.name, start: new Date(shift.start).toISOString(), end: new Date(shift.end).toISOString() },
+      now: new Date(now).toISOString(),
+      rows: rows.map(pickKpi),
+    };
+  }
+
+  overview(now = Date.now()): Overview {
+    return { now: new Date(now).toISOString(), machines: this.tiles(now), kpi: this.shiftKpis(now) };
+  }
+
+  hasMachine(id: string): boolean {
+    return this.agent.kpis.machineIds().includes(id);
+  }
+
+  trend(machine: string, range: TrendRange, now = Date.now()): Trend {
+    const { spanMs, stepMs } = TREND_STEPS[range];
+    const from = range === 'shift' ? this.shift(now).start : Math.floor((now - spanMs) / stepMs) * stepMs;
+    const to = range === 'shift' ? Math.min(now, this.shift(now).end) : now;
+    const buckets: Trend['buckets'] = [];
+    for (let t = from; t < to; t += stepMs) {
+      const end = Math.min(t + stepMs, to);
+      const row = this.agent.kpis.kpis({ from: t, to: end, machine: machine, groupBy: 'none' })[0];
+      buckets.push([t, row?.energyKwh ?? null, row?.unitsGood ?? null, row?.unitsScrap ?? null]);
+    }
+    const cfg = this.machineById.get(machine);
+    const raw = this.agent.buffer.series(machine, 'state', from, to);
+    // the state holding at `from` comes from before the range
+    const before = this.agent.kpis.series(machine, 'state', from - (cfg?.maxHoldS ?? 3600) * 1000, from);
+    const first = before[before.length - 1];
+    const states: Trend['states'] = [];
+    if (first) states.push([from, this.mapState(cfg, first[1])]);
+    let prev: MachineState | null | undefined = states[0]?.[1];
+    for (const [ts, v] of raw) {
+      const s = this.mapState(cfg, v);
+      if (s !== prev) states.push([ts, s]);
+      prev = s;
+    }
+    return { machine, range, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepS: stepMs / 1000, buckets, states };
+  }
+
+  orders(machine: string, from: number, to: number): OrderRow[] {
+    return orderTable(this.agent.buffer.series(machine, 'order_event', from, to));
+  }
+
+  diagnostics(now = Date.now()): Diagnostics {
+    const tags = this.agent.buffer
+      .latest()
+      .map((l): TagView => {
+        const limit = this.feeds.staleAfterMs.get(l.machine)?.get(l.signal);
+        return {
+          machine: l.machine,
+          signal: l.signal,
+          value: l.value,
+          quality: l.quality,
+          at: new Date(l.ts).toISOString(),
+          ageS: Math.max(0, (now - l.ts) / 1000),
+          staleAfterS: limit === undefined ? null : limit / 1000,
+          silentTooLong: limit !== undefined && now - l.ts > limit,
+        };
+      })
+      .sort((a, b) => a.machine.localeCompare(b.machine) || a.signal.localeCompare(b.signal));
+    return {
+      now: new Date(now).toISOString(),
+      health: this.agent.health(),
+      sources: this.agent.sourceStatus().map((s) => ({
+        id: s.id,
+        type: s.type,
+        state: s.state,
+        detail: s.detail ?? null,
+        since: new Date(s.since).toISOString(),
+        lastSampleAt: s.lastSampleAt === undefined ? null : new Date(s.lastSampleAt).toISOString(),
+        deadLetters: s.deadLetters,
+        machines: [...s.machines].sort(),
+      })),
+      tags,
+      deadLetters: this.agent.buffer.deadLetters(50),
+    };
+  }
+
+  private mapState(cfg: MachineConfig | undefined, v: SampleValue): MachineState | null {
+    if (isMachineState(v)) return v;
+    const m = cfg?.stateMap[String(v)];
+    return m ?? null;
+  }
+}
+
+function pickKpi(r: KpiRow): ShiftKpi {
+  return {
+    machine: r.machine,
+    energyKwh: r.energyKwh,
+    unitsTotal: r.unitsTotal,
+    unitsGood: r.unitsGood,
+    unitsScrap: r.unitsScrap,
+    energyPerUnitKwh: r.energyPerUnitKwh,
+    scrapRate: r.scrapRate,
+    availability: r.availability,
+    performance: r.performance,
+    quality: r.quality,
+    oee: r.oee,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * The dashboard's JSON routes, additive to the contract (DESIGN.md §6):
+ * - GET /api/site → the site's name, locale, time zone and shifts (the browser formats with them)
+ * - GET /api/overview → every machine tile (state, time in state, staleness) and this shift's KPIs
+ * - GET /api/machines/:id/trend?range=shift|day|week → energy and output per bucket, state changes
+ * - GET /api/machines/:id/orders?from&to → orders with lead times (default: the last 7 days)
+ * - GET /api/diagnostics → sources, last sample per tag, dead letters, buffer, upstream
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { DashboardModel } from './dashboard-model.ts';
+
+const time = z
+  .string()
+  .transform((s, ctx) => {
+    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+    if (!Number.isFinite(t)) {
+      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
+      return z.NEVER;
+    }
+    return t;
+  })
+  .optional();
+
+const machineParams = z.object({ id: z.string().min(1) });
+const trendQuery = z.object({ range: z.enum(['shift', 'day', 'week']).default('shift') });
+const ordersQuery = z.object({ from: time, to: time });
+
+export function registerDashboardRoutes(app: FastifyInstance, model: DashboardModel): void {
+  app.get('/api/site', async () => model.site());
+  app.get('/api/overview', async () => model.overview());
+  app.get('/api/diagnostics', async () => model.diagnostics());
+
+  app.get('/api/machines/:id/trend', async (req, reply) => {
+    const { id } = machineParams.parse(req.params);
+    if (!model.hasMachine(id)) return reply.code(404).send({ error: 'not_found', message: `no machine "${id}": see /api/machines` });
+    return model.trend(id, trendQuery.parse(req.query).range);
+  });
+
+  app.get('/api/machines/:id/orders', async (req, reply) => {
+    const { id } = machineParams.parse(req.params);
+    if (!model.hasMachine(id)) return reply.code(404).send({ error: 'not_found', message: `no machine "${id}": see /api/machines` });
+    const q = ordersQuery.parse(req.query);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - 7 * 86_400_000;
+    return { machine: id, from: new Date(from).toISOString(), to: new Date(to).toISOString(), orders: model.orders(id, from, to) };
+  });
+}

@@ -1,0 +1,39 @@
+/** A tiny element builder: text is always set as text, never parsed as HTML. */
+export type Child = Node | string | number | null | undefined | false;
+export type Attrs = Record<string, string | number | boolean | null | undefined | ((ev: Event) => void)>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    else if (k === 'class') el.className = String(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el: Element, children: (Child | Child[])[]): void {
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+}
+
+/** A number with its unit, laid out so the number reads from afar and the unit stays with it. */
+export function qty(value: string, unit: string, cls = ''): HTMLSpanElement {
+  return h('span', { class: `qty ${cls}`.trim() }, h('span', { class: 'num' }, value), h('span', { class: 'unit' }, unit));
+}
+
+export function clear(el: Element): void {
+  while (el.firstChild) el.firstChild.remove();
+}
+
+export const STATE_LABEL: Record<string, string> = {
+  running: 'Running',
+  idle: 'Idle',
+  down: 'Down',
+  planned_stop: 'Planned stop',
+  nodata: 'No data',
+};

@@ -1,0 +1,2 @@
+export * from './modbus-driver.ts';
+export * from './register-plan.ts';

@@ -1,0 +1,2 @@
+export * from './sparkplug-decode.ts';
+export * from './sparkplug-host.ts';
