@@ -435,8 +435,11 @@ export const configSchema = z
         synchronous: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
         batchRows: z.number().int().min(1).max(1000).default(1000),
         batchMs: z.number().int().min(1).max(100).default(100),
+        /** minute rollups are kept this long (hour rollups: rollupHourDays) */
+        rollupMinuteDays: z.number().positive().default(14),
+        rollupHourDays: z.number().positive().default(730),
       })
-      .default({ maxBytes: 2 * 1024 ** 3, retainDays: 14, synchronous: 'NORMAL', batchRows: 1000, batchMs: 100 }),
+      .default({ maxBytes: 2 * 1024 ** 3, retainDays: 14, synchronous: 'NORMAL', batchRows: 1000, batchMs: 100, rollupMinuteDays: 14, rollupHourDays: 730 }),
     upstream: z
       .strictObject({
         url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'a broker URL like mqtts://central.example:8883'),
@@ -445,6 +448,16 @@ export const configSchema = z
         username: z.string().optional(),
         password: z.string().optional(),
         batchSize: z.number().int().min(1).max(10000).default(1000),
+        /** batches published and not yet acknowledged (PUBACK), at most */
+        inFlight: z.number().int().min(1).max(100).default(8),
+        /** retained KPI snapshots per machine are re-published this often (0: only on connect) */
+        kpiIntervalS: z.number().min(0).default(60),
+        /** TLS (mqtts://, wss://): PEM files of the CA to trust and of a client certificate */
+        ca: z.string().min(1).optional(),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+        /** verify the broker's certificate (turn off only for a test broker) */
+        rejectUnauthorized: z.boolean().default(true),
       })
       .optional(),
   })

@@ -11,18 +11,23 @@ export interface BatchWriterOptions {
   maxDelayMs: number;
   /** called when a commit fails (disk full, I/O error); the samples stay pending */
   onError: (err: unknown) => void;
+  /** after a failed commit, the next attempt waits this long (ms) instead of retrying per sample */
+  retryMs: number;
 }
 
 export const BATCH_WRITER_DEFAULTS: BatchWriterOptions = {
   maxRows: 1000,
   maxDelayMs: 100,
   onError: () => {},
+  retryMs: 250,
 };
 
 export class BatchWriter {
   private pending: Sample[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly opts: BatchWriterOptions;
+  /** the last commit failed: wait for the retry timer rather than failing again at every sample */
+  private failing = false;
 
   constructor(
     private readonly buffer: SqliteBuffer,
@@ -38,7 +43,7 @@ export class BatchWriter {
   enqueue(samples: readonly Sample[]): void {
     for (const s of samples) {
       this.pending.push(s);
-      if (this.pending.length >= this.opts.maxRows) this.flush();
+      if (this.pending.length >= this.opts.maxRows && !this.failing) this.flush();
     }
     if (this.pending.length > 0 && this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -72,16 +77,18 @@ export class BatchWriter {
       try {
         this.buffer.commit(batch);
       } catch (err) {
+        this.failing = true;
         this.opts.onError(err);
         // keep the samples; retry on the next flush
         if (this.timer === undefined) {
           this.timer = setTimeout(() => {
             this.timer = undefined;
             this.flush();
-          }, 1000);
+          }, this.opts.retryMs);
         }
         return;
       }
+      this.failing = false;
       this.pending.splice(0, batch.length);
     }
   }

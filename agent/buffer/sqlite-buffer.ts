@@ -24,6 +24,8 @@ export interface BufferOptions {
   rollupSeries: RollupSeriesConfig;
   /** rollup contributions are written at most this often (ms); a crash replays the rest */
   rollupFlushMs: number;
+  /** a hard limit on the file in pages (SQLite max_page_count): past it commits fail with SQLITE_FULL, as on a full disk */
+  maxPageCount: number | undefined;
 }
 
 export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
@@ -32,6 +34,7 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   deadLetterCap: 10_000,
   rollupSeries: ROLLUP_SERIES_DEFAULTS,
   rollupFlushMs: 1000,
+  maxPageCount: undefined,
 };
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
@@ -132,6 +135,7 @@ export class SqliteBuffer {
       }
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${this.opts.synchronous}`);
+      if (this.opts.maxPageCount !== undefined) this.db.pragma(`max_page_count = ${Math.floor(this.opts.maxPageCount)}`);
       migrate(this.db);
     }
     this.stmt = {

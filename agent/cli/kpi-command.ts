@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DateTime } from 'luxon';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
-import { SqliteBuffer } from '../buffer/index.ts';
+import { rollupSeriesFromConfig, SqliteBuffer } from '../buffer/index.ts';
 import { isAgentError } from '../errors.ts';
 import { KpiQueryError, KpiService, type BenchmarkReport, type GroupBy, type KpiRow, type KpiScope, type RollupRow } from '../runtime/kpi-service.ts';
 import type { CliContext, CommandFactory } from './cli-context.ts';
@@ -132,7 +132,7 @@ function runKpi(opts: KpiOptions, ctx: CliContext): number {
   }
   let buffer: SqliteBuffer;
   try {
-    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true });
+    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true, rollupSeries: rollupSeriesFromConfig(config) });
   } catch (e) {
     const code = isAgentError(e) ? `${e.code}: ` : '';
     ctx.io.err(`shopfloor-agent kpi: ${code}${(e as Error).message} — is agent.dataDir right, and has the agent run once?`);

@@ -48,6 +48,12 @@ export interface MachineKpiOptions {
   plannedIntervals?: readonly Interval[];
   /** default `auto`: the `energy_kwh` counter when the input has one, else ∫ `power_kw` */
   energySource?: EnergySourceOption;
+  /**
+   * Signals the machine has (e.g. every series the buffer holds for it): a counter listed here
+   * counts 0, not "not measured", in windows without its samples, and `energy_kwh`/`power_kw`
+   * here decide the energy source. Without it, only the samples passed decide.
+   */
+  measuredSignals?: ReadonlySet<string>;
 }
 
 /** Every default of the engine, in one place. */
@@ -145,7 +151,7 @@ function computeSortedWindows(
   const counterSums: Partial<Record<CounterSignal, Float64Array>> = {};
   for (const signal of COUNTER_SIGNALS) {
     const list = groups.counters[signal];
-    if (list.length === 0) continue;
+    if (list.length === 0 && input.measuredSignals?.has(signal) !== true) continue;
     const sums = new Float64Array(n);
     accumulateCounterDeltas(list, ws, positiveOr(input.rollover?.[signal], 0), sums);
     counterSums[signal] = sums;
@@ -153,8 +159,8 @@ function computeSortedWindows(
 
   const energySource = resolveEnergySource(
     input.energySource ?? KPI_DEFAULTS.energySource,
-    groups.counters.energy_kwh.length > 0,
-    groups.power.length > 0,
+    groups.counters.energy_kwh.length > 0 || input.measuredSignals?.has('energy_kwh') === true,
+    groups.power.length > 0 || input.measuredSignals?.has('power_kw') === true,
   );
   let energyKwh: Float64Array | undefined;
   if (energySource === 'counter') {

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import type { Config, SourceConfig } from '../../config/schema.ts';
 import { reportsTagProblems, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
-import { BatchWriter, SqliteBuffer } from '../buffer/index.ts';
+import { BatchWriter, Retention, SqliteBuffer, rollupSeriesFromConfig } from '../buffer/index.ts';
+import { Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import { createNormaliser } from './normalise.ts';
 import type { Logger } from './logger.ts';
@@ -54,20 +55,67 @@ export class Agent {
   private http: HttpServer | undefined;
   private simulator: Companion | undefined;
   private stopped = false;
+  /** store-and-forward (null without `upstream`: the agent runs purely local) */
+  readonly forwarder: Forwarder | null;
+  readonly retention: Retention;
 
   constructor(
     readonly config: Config,
     private readonly log: Logger,
     private readonly hooks: AgentHooks = {},
   ) {
-    this.buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, synchronous: config.buffer.synchronous });
+    this.buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, synchronous: config.buffer.synchronous, rollupSeries: rollupSeriesFromConfig(config) });
     this.writer = new BatchWriter(this.buffer, {
       maxRows: config.buffer.batchRows,
       maxDelayMs: config.buffer.batchMs,
-      onError: (err) => this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried'),
+      onError: (err) => {
+        // a full disk is normal life for an edge box: retention makes room inside the file
+        if ((err as { code?: unknown }).code === 'SQLITE_FULL') this.retention.onDiskFull();
+        else this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried');
+      },
     });
     this.kpis = new KpiService(config, this.buffer);
     this.metrics = new AgentMetrics({ site: config.site.id, agent: config.agent.id });
+    const up = config.upstream;
+    this.forwarder = up
+      ? new Forwarder(
+          this.buffer,
+          {
+            url: up.url,
+            topicPrefix: up.topicPrefix,
+            site: config.site.id,
+            agent: config.agent.id,
+            clientId: up.clientId ?? `sfa-${config.site.id}-${config.agent.id}`,
+            username: up.username,
+            password: up.password,
+            ca: up.ca,
+            cert: up.cert,
+            key: up.key,
+            rejectUnauthorized: up.rejectUnauthorized,
+            batchSize: up.batchSize,
+            inFlight: up.inFlight,
+            kpiIntervalMs: up.kpiIntervalS * 1000,
+          },
+          this.log.child({ component: 'forwarder' }),
+          {
+            kpiSnapshots: () => kpiSnapshots(this.config, this.kpis),
+            onForwarded: (n) => this.metrics.forwardedSamples.inc(n),
+            onState: (st) => this.metrics.upstreamConnected.set(st === 'connected' ? 1 : 0),
+          },
+        )
+      : null;
+    // without upstream every committed sample counts as forwarded: the cap is plain retention
+    const forwarder = this.forwarder;
+    this.retention = new Retention(
+      this.buffer,
+      forwarder ? () => forwarder.cursor : () => this.buffer.stats().lastId,
+      { maxBytes: config.buffer.maxBytes, retainDays: config.buffer.retainDays, rollupMinuteDays: config.buffer.rollupMinuteDays, rollupHourDays: config.buffer.rollupHourDays },
+      this.log.child({ component: 'retention' }),
+    );
+    this.metrics.bufferStats = () => {
+      const h = this.health();
+      return { backlog: h.buffer.backlog, bytes: h.buffer.bytes, droppedSamples: h.buffer.droppedSamples };
+    };
   }
 
   async start(): Promise<{ httpPort: number }> {
@@ -75,6 +123,8 @@ export class Agent {
       if (!this.hooks.startSimulator) throw new AgentError('SFA_ERR_SIMULATOR_START', 'no simulator available in this build');
       this.simulator = await this.hooks.startSimulator(this.config, this.log);
     }
+    this.retention.start();
+    this.forwarder?.start();
     const normalise = createNormaliser(this.config.machines);
     for (const src of this.config.sources) {
       const driver = await this.createDriver(src);
@@ -96,6 +146,8 @@ export class Agent {
     this.writer.flush();
     if (this.http) await this.http.close();
     if (this.simulator) await this.simulator.stop();
+    await this.forwarder?.stop();
+    await this.retention.stop();
     this.buffer.close();
     this.log.info({}, 'agent stopped; all pending samples flushed');
   }
@@ -111,11 +163,22 @@ export class Agent {
       deadLetters: s.deadLetters,
       ...this.problemsOf(s.id),
     }));
+    const fwd = this.forwarder;
+    const upstreamOk = !fwd || fwd.state === 'connected';
     return {
-      status: sources.every((s) => s.state === 'connected' && !s.problems?.length) ? 'ok' : 'degraded',
+      status: sources.every((s) => s.state === 'connected' && !s.problems?.length) && upstreamOk && !this.retention.diskFull ? 'ok' : 'degraded',
       sources,
-      buffer: { samples: stats.samples, backlog: 0, bytes: stats.bytes, droppedSamples: 0, pending: this.writer.pendingCount, deadLetters: stats.deadLetters },
-      upstream: { state: 'disabled', lastAckAt: null },
+      buffer: {
+        samples: stats.samples,
+        backlog: fwd ? fwd.backlog() : 0,
+        bytes: stats.bytes,
+        droppedSamples: this.buffer.droppedSamples(),
+        pending: this.writer.pendingCount,
+        deadLetters: stats.deadLetters,
+      },
+      upstream: fwd
+        ? { state: fwd.state, lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString() }
+        : { state: 'disabled', lastAckAt: null },
     };
   }
 

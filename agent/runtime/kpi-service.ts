@@ -20,6 +20,7 @@ import type { Config, MachineConfig } from '../../config/schema.ts';
 import type { SqliteBuffer } from '../buffer/index.ts';
 import {
   accumulate,
+  completeUnits,
   benchmarkRows,
   buildOrderBook,
   calendarCuts,
@@ -143,6 +144,11 @@ export class KpiQueryError extends Error {
 export interface KpiServiceOptions {
   /** keep full past hours' components in memory (false: every query from raw rows) */
   cache: boolean;
+  /**
+   * fill full past hours from the buffer's hour rollups instead of raw rows (needs `cache`, and
+   * a buffer opened with `rollupSeriesFromConfig(config)`, as the Agent and the CLI do)
+   */
+  rollups: boolean;
   /** most cached (machine, hour) entries; past it the cache starts over */
   maxCacheEntries: number;
   /** longest range read from the buffer at once, ms */
@@ -153,6 +159,7 @@ export interface KpiServiceOptions {
 
 export const KPI_SERVICE_DEFAULTS: KpiServiceOptions = {
   cache: true,
+  rollups: true,
   maxCacheEntries: 500_000,
   chunkMs: 24 * 3600 * 1000,
   maxWindows: 10_000,
@@ -418,6 +425,15 @@ export class KpiService {
       if (todo.length > 0) missing.set(id, todo);
     }
 
+    // full past hours from the buffer's hour rollups, where the hour is all planned or all not
+    if (this.opts.cache && this.opts.rollups && missing.size > 0) {
+      this.hoursFromRollups(missing, planned, tariff ? segments : null, factor, (id, f, comps, source) => {
+        this.store(id, f.start, { end: f.end, components: comps, source });
+        accumulate(acc.get(id) as (KpiComponents | undefined)[], f.parent, comps);
+        if (source !== 'none') (sources.get(id) as EnergySource[])[f.parent] = source;
+      });
+    }
+
     // compute the missing fine windows from raw rows, chunk by chunk
     for (const chunk of this.chunks(missing)) {
       const machines = [...chunk.windows.keys()];
@@ -433,6 +449,7 @@ export class KpiService {
           stateMap: cfg?.stateMap,
           idealCycleTimeS: cfg?.idealCycleTimeS ?? null,
           maxHoldS: cfg?.maxHoldS,
+          measuredSignals: new Set(this.buffer.signals(id)),
           ...(planned ? { plannedIntervals: planned } : {}),
         });
         const a = acc.get(id) as (KpiComponents | undefined)[];
@@ -459,6 +476,108 @@ export class KpiService {
       );
     }
     return out;
+  }
+
+  /**
+   * Components of full hours from the hour rollups (Σ counter deltas, ms per state, ∫ power),
+   * the same arithmetic as the engine's on raw rows (agent/buffer/rollups.ts). Hours partly in
+   * a shift are left to the raw path. Handled windows are removed from `missing`.
+   */
+  private hoursFromRollups(
+    missing: Map<string, Fine[]>,
+    planned: readonly Interval[] | undefined,
+    segments: readonly PriceSegment[] | null,
+    factor: number | null,
+    done: (machine: string, f: Fine, c: KpiComponents, source: EnergySource) => void,
+  ): void {
+    const rollups = this.buffer.rollups as SqliteBuffer['rollups'] | undefined;
+    if (!rollups) return;
+    const coverage = (a: number, b: number): number => {
+      if (!planned) return b - a;
+      let ms = 0;
+      for (const [s, e] of planned) ms += Math.max(0, Math.min(b, e) - Math.max(a, s));
+      return ms;
+    };
+    let lo = Infinity;
+    let hi = -Infinity;
+    const eligible = new Map<string, Fine[]>();
+    for (const [id, fines] of missing) {
+      const list = fines.filter((f) => {
+        if (!f.cacheable || f.end - f.start !== HOUR_MS || f.start % HOUR_MS !== 0) return false;
+        const cov = coverage(f.start, f.end);
+        return cov === 0 || cov === HOUR_MS;
+      });
+      if (list.length === 0) continue;
+      eligible.set(id, list);
+      lo = Math.min(lo, list[0]?.start ?? Infinity);
+      hi = Math.max(hi, list[list.length - 1]?.end ?? -Infinity);
+    }
+    if (eligible.size === 0) return;
+    const rows = rollups.rollups([...eligible.keys()], lo, hi, 'hour');
+    // machine → signal → bucket → row, and the first bucket of each series in range
+    const index = new Map<string, Map<string, Map<number, (typeof rows)[number]>>>();
+    for (const r of rows) {
+      let m = index.get(r.machine);
+      if (!m) index.set(r.machine, (m = new Map()));
+      let sig = m.get(r.signal);
+      if (!sig) m.set(r.signal, (sig = new Map()));
+      sig.set(r.start, r);
+    }
+    for (const [id, fines] of eligible) {
+      const cfg = this.machineById.get(id);
+      const ideal = cfg?.idealCycleTimeS ?? null;
+      // as on the raw path: a signal the machine has counts 0 where it has no samples
+      const has = new Set(this.buffer.signals(id));
+      const bySignal = index.get(id) ?? new Map<string, Map<number, (typeof rows)[number]>>();
+      const measured = (sig: string, _h: number): boolean => has.has(sig);
+      const handled = new Set<Fine>();
+      for (const f of fines) {
+        const h = f.start;
+        const row = (sig: string): (typeof rows)[number] | undefined => bySignal.get(sig)?.get(h);
+        const delta = (sig: string): number | null => (measured(sig, h) ? (row(sig)?.delta ?? 0) : null);
+        const units = completeUnits(delta('parts_total'), delta('parts_good'), delta('parts_scrap'));
+        let energy: number | null = null;
+        let source: EnergySource = 'none';
+        if (measured('energy_kwh', h)) {
+          energy = row('energy_kwh')?.delta ?? 0;
+          source = 'counter';
+        } else if (measured('power_kw', h)) {
+          energy = (row('power_kw')?.integral ?? 0) / 3_600_000;
+          source = 'power';
+        }
+        const inShift = coverage(f.start, f.end) === HOUR_MS;
+        const st = row('state')?.stateMs;
+        const ms = (k: MachineState): number => (inShift && st ? st[k] : 0);
+        const stopMs = ms('planned_stop');
+        const known = ms('running') + ms('idle') + ms('down') + stopMs;
+        const c: KpiComponents = {
+          ...ZERO_COMPONENTS,
+          windowS: HOUR_MS / 1000,
+          plannedS: inShift ? (HOUR_MS - stopMs) / 1000 : 0,
+          runningS: ms('running') / 1000,
+          idleS: ms('idle') / 1000,
+          downS: ms('down') / 1000,
+          plannedStopS: stopMs / 1000,
+          unknownS: inShift ? (HOUR_MS - known) / 1000 : 0,
+          unscheduledS: inShift ? 0 : HOUR_MS / 1000,
+          energyKwh: energy,
+          unitsTotal: units.unitsTotal,
+          unitsGood: units.unitsGood,
+          unitsScrap: units.unitsScrap,
+          idealS: ideal !== null && units.unitsTotal !== null ? ideal * units.unitsTotal : null,
+          qaInspected: delta('qa_inspected'),
+          qaRejected: delta('qa_rejected'),
+          qaEscaped: delta('qa_escaped'),
+          qaFalseReject: delta('qa_false_reject'),
+          ...leadTimeComponents([]),
+        };
+        done(id, f, withCostAndCarbon(c, segments ? priceAt(segments, f.start) : null, factor), source);
+        handled.add(f);
+      }
+      const rest = (missing.get(id) ?? []).filter((f) => !handled.has(f));
+      if (rest.length === 0) missing.delete(id);
+      else missing.set(id, rest);
+    }
   }
 
   /** Groups fine windows to compute into read chunks: at most chunkMs long, no long gaps. */

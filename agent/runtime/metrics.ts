@@ -10,6 +10,10 @@ export class AgentMetrics {
   readonly samplesStored: Counter<'source'>;
   readonly deadLetters: Counter<'source' | 'reason'>;
   readonly sourceConnected: Gauge<'source' | 'type'>;
+  readonly forwardedSamples: Counter;
+  readonly upstreamConnected: Gauge;
+  /** read at scrape time (set by the Agent): backlog, size and drops of the buffer */
+  bufferStats: (() => { backlog: number; bytes: number; droppedSamples: number }) | undefined;
 
   constructor(labels: { site: string; agent: string }) {
     this.registry.setDefaultLabels(labels);
@@ -17,6 +21,23 @@ export class AgentMetrics {
     this.samplesStored = new Counter({ name: 'shopfloor_agent_samples_stored_total', help: 'Samples committed to the buffer, per source', labelNames: ['source'], registers: [this.registry] });
     this.deadLetters = new Counter({ name: 'shopfloor_agent_dead_letters_total', help: 'Payloads that could not be used, stored in dead_letters', labelNames: ['source', 'reason'], registers: [this.registry] });
     this.sourceConnected = new Gauge({ name: 'shopfloor_agent_source_connected', help: '1 when the source is connected', labelNames: ['source', 'type'], registers: [this.registry] });
+    this.forwardedSamples = new Counter({ name: 'shopfloor_agent_forwarded_samples_total', help: 'Samples acknowledged (PUBACK) by the central broker, resends included', registers: [this.registry] });
+    this.upstreamConnected = new Gauge({ name: 'shopfloor_agent_upstream_connected', help: '1 when the central broker is connected', registers: [this.registry] });
+    const stat = (name: string, help: string, pick: (s: { backlog: number; bytes: number; droppedSamples: number }) => number): void => {
+      const metrics = this;
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = metrics.bufferStats?.();
+          if (s) this.set(pick(s));
+        },
+      });
+    };
+    stat('shopfloor_agent_buffer_backlog_samples', 'Samples not yet acknowledged upstream', (s) => s.backlog);
+    stat('shopfloor_agent_buffer_bytes', 'Size of the buffer database and its WAL, bytes', (s) => s.bytes);
+    stat('shopfloor_agent_buffer_dropped_samples', 'Unforwarded samples dropped at buffer.maxBytes, ever', (s) => s.droppedSamples);
   }
 }
 

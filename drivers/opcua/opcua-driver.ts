@@ -51,7 +51,7 @@ export const OPCUA_DRIVER_DEFAULTS: OpcuaDriverOptions = {
   applicationName: 'shopfloor-agent',
   pkiDir: './data/pki',
   watchdogTickMs: 1000,
-  parallelCalls: 4,
+  parallelCalls: 1,
 };
 
 /** Everything needed per tag on the hot path, computed once at start-up. */
@@ -127,6 +127,8 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
   private pending: Sample[] = [];
   private flushScheduled = false;
   private lastProblem = '';
+  /** the connection went silent (not closed): its session may live on at the server */
+  private silentBreak = false;
   /** counters, for tests and logs */
   readonly counters = { connects: 0, subscriptionRebuilds: 0, orphansClosed: 0 };
 
@@ -219,7 +221,8 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
         const e = await classifyFailure(err, this.config, this.cmOrThrow(), this.pkiDir);
         this.report(ctx, e);
       } finally {
-        await this.close(!this.stopping);
+        await this.close(!this.stopping && this.silentBreak);
+        this.silentBreak = false;
       }
       if (this.stopping) break;
       const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
@@ -390,6 +393,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       const dv = await within(session.read({ nodeId: 'i=2258', attributeId: AttributeIds.Value }), Math.min(5000, this.config.keepAliveMs), 'ServerStatus probe');
       if (dv.statusCode.value !== StatusCodes.Good.value) throw new Error(dv.statusCode.name);
     } catch (err) {
+      this.silentBreak = true;
       live.breakWith(`no keep-alive for ${Math.round((Date.now() - s.lastHeard) / 1000)} s and the server does not answer (${(err as Error).message})`);
       return;
     }

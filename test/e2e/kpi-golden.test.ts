@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../config/index.ts';
-import { SqliteBuffer } from '../../agent/buffer/index.ts';
+import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type GroupBy, type KpiScope } from '../../agent/runtime/kpi-service.ts';
 import type { Quality, Sample, SampleValue } from '../../agent/model/index.ts';
 
@@ -102,7 +102,7 @@ describe('golden KPI cases', () => {
         dirs.push(dir);
         const config = { ...res.config, agent: { ...res.config.agent, dataDir: dir } };
         const gc = parse(readFileSync(join(CASES, name, 'case.yaml'), 'utf8')) as GoldenCase;
-        const buffer = new SqliteBuffer({ dataDir: dir });
+        const buffer = new SqliteBuffer({ dataDir: dir, rollupSeries: rollupSeriesFromConfig(config) });
         try {
           const kpis = new KpiService(config, buffer);
           const samples = gc.samples.map(toSample);
@@ -121,9 +121,17 @@ describe('golden KPI cases', () => {
             buffer.commit(gc.late.map(toSample));
           }
           for (const q of gc.queries) expectMatch(run(q), q.rows, `${name}: rows`);
-          // the same answers from raw rows, without the cache of full hours
+          // the same answers from a cold cache: full hours from the buffer's hour rollups …
           kpis.clearCache();
-          for (const q of gc.queries) expectMatch(run(q), q.rows, `${name} (cold): rows`);
+          for (const q of gc.queries) expectMatch(run(q), q.rows, `${name} (cold, rollups): rows`);
+          // … and from raw rows only
+          for (const options of [{ rollups: false }, { cache: false }]) {
+            const other = new KpiService(config, buffer, options);
+            for (const q of gc.queries) {
+              const rows = other.query({ from: Date.parse(q.query.from), to: Date.parse(q.query.to), groupBy: q.query.groupBy ?? 'none', machine: q.query.machine, line: q.query.line, scope: q.query.scope });
+              expectMatch(rows, q.rows, `${name} (${JSON.stringify(options)}): rows`);
+            }
+          }
         } finally {
           buffer.close();
         }

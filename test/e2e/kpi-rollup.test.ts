@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
-import { SqliteBuffer } from '../../agent/buffer/index.ts';
+import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type KpiRow, type RollupRow } from '../../agent/runtime/kpi-service.ts';
 import type { Sample } from '../../agent/model/index.ts';
 
@@ -87,7 +87,7 @@ describe('line and site roll-ups', () => {
         const res = loadConfigText(CONFIG, { file: 'rollup.yaml' });
         if (!res.ok) throw new Error(JSON.stringify(res.problems));
         const d = join(dir, String(run++));
-        const buffer = new SqliteBuffer({ dataDir: d });
+        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
         try {
           const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
           buffer.commit(MACHINES.flatMap((m, i) => samplesOf(m.id, data[i] as MachineData)));
@@ -143,7 +143,7 @@ describe('line and site roll-ups', () => {
     const res = loadConfigText(CONFIG, { file: 'rollup.yaml' });
     if (!res.ok) throw new Error(JSON.stringify(res.problems));
     const d = join(dir, 'avg');
-    const buffer = new SqliteBuffer({ dataDir: d });
+    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
     try {
       const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
       const s = (machine: string, signal: string, minute: number, value: number): Sample => ({ machine, signal, ts: F + minute * 60_000, value, quality: 'good' });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
-import { SqliteBuffer } from '../../agent/buffer/index.ts';
+import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type GroupBy } from '../../agent/runtime/kpi-service.ts';
 import { sumComponents, type KpiComponents } from '../../agent/kpi/index.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
@@ -63,7 +63,7 @@ describe('splitting a window', () => {
         const res = loadConfigText(CONFIG, { file: 'split.yaml' });
         if (!res.ok) throw new Error(JSON.stringify(res.problems));
         const d = join(dir, String(run++));
-        const buffer = new SqliteBuffer({ dataDir: d });
+        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
         try {
           const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
           // every tag has a first sample before the window (as in a running plant)

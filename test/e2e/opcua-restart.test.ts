@@ -66,7 +66,7 @@ describe('OPC UA server restart', () => {
     const restartedAt = Date.now();
     await waitFor(() => goodSince(restartedAt - 500).size === TAGS, 15_000, 'every tag to deliver after the restart');
     expect(Date.now() - restartedAt).toBeLessThan(15_000);
-    expect((await run.healthz()).sources[0]?.state).toBe('connected');
+    await waitFor(async () => (await run.healthz()).sources[0]?.state === 'connected', 10_000, '/healthz to show connected');
     // a few keep-alives later, still exactly one session
     await new Promise((r) => setTimeout(r, 3000));
     expect((await server.stats()).sessions).toBe(1);

@@ -1,0 +1,301 @@
+/**
+ * Store-and-forward to the central broker (DESIGN.md §2.4, §6 "Upstream MQTT").
+ *
+ * - `{prefix}/{site}/{agent}/status`: retained `online`, Last Will retained `offline`;
+ * - `{prefix}/{site}/{agent}/kpi/{machine}`: retained KPI snapshots (current shift and day);
+ * - `{prefix}/{site}/{agent}/samples`: QoS 1 batches of ≤ batchSize samples, oldest first.
+ *
+ * On every (re)connect status and KPI snapshots are published before the backlog. Up to
+ * `inFlight` batches are unacknowledged at a time; the cursor (meta 'forward_cursor') moves
+ * only on PUBACK, and only to the last id of the oldest batches that are all acknowledged,
+ * so it never passes a batch the broker has not taken. A lost connection drops the window
+ * and reading restarts at the cursor: after a reconnect or a crash the broker may see a batch
+ * twice (consumers de-duplicate on (agent, id)), never a gap.
+ */
+import { readFileSync } from 'node:fs';
+import mqtt from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import type { SqliteBuffer } from '../buffer/index.ts';
+import { AgentError } from '../errors.ts';
+
+export type UpstreamState = 'connecting' | 'connected' | 'disconnected';
+
+export interface ForwarderOptions {
+  url: string;
+  topicPrefix: string;
+  site: string;
+  agent: string;
+  clientId: string;
+  username: string | undefined;
+  password: string | undefined;
+  /** PEM file paths for mqtts:// / wss:// */
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  rejectUnauthorized: boolean;
+  batchSize: number;
+  /** batches published and not yet acknowledged, at most */
+  inFlight: number;
+  /** KPI snapshots are re-published this often (0: only on connect) */
+  kpiIntervalMs: number;
+  reconnectMs: number;
+  connectTimeoutMs: number;
+  /** the cursor is written at most this often (a crash resends at most this much) */
+  cursorPersistMs: number;
+}
+
+export const FORWARDER_DEFAULTS: Omit<ForwarderOptions, 'url' | 'site' | 'agent' | 'clientId'> = {
+  topicPrefix: 'shopfloor',
+  username: undefined,
+  password: undefined,
+  ca: undefined,
+  cert: undefined,
+  key: undefined,
+  rejectUnauthorized: true,
+  batchSize: 1000,
+  inFlight: 8,
+  kpiIntervalMs: 60_000,
+  reconnectMs: 1000,
+  connectTimeoutMs: 10_000,
+  cursorPersistMs: 200,
+};
+
+export interface KpiSnapshot {
+  machine: string;
+  payload: unknown;
+}
+
+export interface ForwarderLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ForwarderHooks {
+  /** the KPI snapshot per machine (current shift and day rows) */
+  kpiSnapshots?: () => KpiSnapshot[];
+  /** called with the number of samples in each acknowledged batch */
+  onForwarded?: (samples: number) => void;
+  onState?: (state: UpstreamState) => void;
+}
+
+interface InFlight {
+  lastId: number;
+  count: number;
+  acked: boolean;
+}
+
+export const CURSOR_KEY = 'forward_cursor';
+
+export class Forwarder {
+  private readonly opts: ForwarderOptions;
+  private client: MqttClient | undefined;
+  private stateValue: UpstreamState = 'connecting';
+  private cursorValue: number;
+  private persisted: number;
+  private readPos: number;
+  private window: InFlight[] = [];
+  private epoch = 0;
+  private idle = false;
+  private pumping = false;
+  private stopping = false;
+  private persistTimer: NodeJS.Timeout | undefined;
+  private kpiTimer: NodeJS.Timeout | undefined;
+  private lastError: string | undefined;
+  lastAckAt: number | undefined;
+  /** samples acknowledged by the broker since start (resends included) */
+  forwarded = 0;
+  readonly topics: { samples: string; status: string; kpi: (machine: string) => string };
+
+  constructor(
+    private readonly buffer: SqliteBuffer,
+    options: Partial<ForwarderOptions> & Pick<ForwarderOptions, 'url' | 'site' | 'agent' | 'clientId'>,
+    private readonly log: ForwarderLog,
+    private readonly hooks: ForwarderHooks = {},
+  ) {
+    this.opts = { ...FORWARDER_DEFAULTS, ...options };
+    const base = `${this.opts.topicPrefix}/${this.opts.site}/${this.opts.agent}`;
+    this.topics = { samples: `${base}/samples`, status: `${base}/status`, kpi: (m) => `${base}/kpi/${m}` };
+    this.cursorValue = Number(buffer.getMeta(CURSOR_KEY) ?? 0);
+    this.persisted = this.cursorValue;
+    this.readPos = this.cursorValue;
+    buffer.onCommit(() => {
+      if (this.idle) {
+        this.idle = false;
+        setImmediate(() => this.pump());
+      }
+    });
+  }
+
+  get state(): UpstreamState {
+    return this.stateValue;
+  }
+
+  /** Every sample with id ≤ cursor has been acknowledged by the broker (or was dropped). */
+  get cursor(): number {
+    return this.cursorValue;
+  }
+
+  /** Samples committed and not yet acknowledged upstream. */
+  backlog(): number {
+    return this.buffer.countAfter(this.cursorValue);
+  }
+
+  start(): void {
+    const o = this.opts;
+    const tls: Partial<IClientOptions> = {};
+    try {
+      if (o.ca) tls.ca = readFileSync(o.ca);
+      if (o.cert) tls.cert = readFileSync(o.cert);
+      if (o.key) tls.key = readFileSync(o.key);
+    } catch (e) {
+      throw new AgentError('SFA_ERR_UPSTREAM_TLS', `cannot read an upstream TLS file: ${(e as Error).message}`, { cause: e });
+    }
+    this.client = mqtt.connect(o.url, {
+      clientId: o.clientId,
+      clean: true,
+      protocolVersion: 4,
+      reconnectPeriod: o.reconnectMs,
+      connectTimeout: o.connectTimeoutMs,
+      rejectUnauthorized: o.rejectUnauthorized,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...tls,
+      will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    this.client.on('connect', () => this.onConnect());
+    this.client.on('close', () => this.onClose());
+    this.client.on('error', (err) => {
+      // normal life (broker down, refused): state, logged once per change in onClose
+      this.lastError = err.message;
+    });
+    if (o.kpiIntervalMs > 0) {
+      this.kpiTimer = setInterval(() => this.publishKpis(), o.kpiIntervalMs);
+      this.kpiTimer.unref();
+    }
+  }
+
+  /** Publishes `offline`, persists the cursor and disconnects (the Will is for crashes). */
+  async stop(timeoutMs = 3000): Promise<void> {
+    this.stopping = true;
+    if (this.kpiTimer) clearInterval(this.kpiTimer);
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    const c = this.client;
+    if (c) {
+      if (c.connected) {
+        await withTimeout(
+          new Promise<void>((resolve) => c.publish(this.topics.status, 'offline', { qos: 1, retain: true }, () => resolve())),
+          timeoutMs,
+        );
+      }
+      await withTimeout(new Promise<void>((resolve) => c.end(false, {}, () => resolve())), timeoutMs);
+      c.removeAllListeners();
+    }
+    this.persistCursor();
+  }
+
+  private onConnect(): void {
+    this.setState('connected');
+    const c = this.client;
+    if (!c) return;
+    // status and KPI snapshots first: MQTT keeps a client's QoS 1 publishes in order
+    c.publish(this.topics.status, 'online', { qos: 1, retain: true });
+    this.publishKpis();
+    this.pump();
+  }
+
+  private onClose(): void {
+    // the window is lost with the connection: read again from the cursor after reconnect
+    this.epoch++;
+    this.window = [];
+    this.readPos = this.cursorValue;
+    this.idle = false;
+    if (!this.stopping) this.setState('disconnected');
+  }
+
+  private setState(s: UpstreamState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.hooks.onState?.(s);
+    if (s === 'connected') this.log.info({ url: this.opts.url, cursor: this.cursorValue }, 'upstream connected; forwarding the backlog');
+    else this.log.warn({ url: this.opts.url, error: this.lastError, cursor: this.cursorValue }, 'upstream disconnected; samples stay in the buffer and are sent after reconnect [SFA_ERR_UPSTREAM_CONNECT]');
+  }
+
+  private publishKpis(): void {
+    const c = this.client;
+    if (!c?.connected || !this.hooks.kpiSnapshots) return;
+    let snaps: KpiSnapshot[];
+    try {
+      snaps = this.hooks.kpiSnapshots();
+    } catch (err) {
+      this.log.warn({ err }, 'KPI snapshot failed; the raw samples are still forwarded');
+      return;
+    }
+    for (const s of snaps) c.publish(this.topics.kpi(s.machine), JSON.stringify(s.payload), { qos: 1, retain: true });
+  }
+
+  /** Fills the window with batches read from the buffer. */
+  private pump(): void {
+    const c = this.client;
+    if (this.pumping || this.stopping || !c?.connected) return;
+    this.pumping = true;
+    try {
+      while (this.window.length < this.opts.inFlight) {
+        const batch = this.buffer.readAfter(this.readPos, this.opts.batchSize);
+        const last = batch[batch.length - 1];
+        if (last === undefined) {
+          this.idle = true;
+          return;
+        }
+        const first = batch[0] as (typeof batch)[number];
+        const entry: InFlight = { lastId: last.id, count: batch.length, acked: false };
+        this.window.push(entry);
+        this.readPos = last.id;
+        const epoch = this.epoch;
+        const payload = JSON.stringify({ agent: this.opts.agent, site: this.opts.site, firstId: first.id, lastId: last.id, samples: batch });
+        c.publish(this.topics.samples, payload, { qos: 1 }, (err) => this.onAck(epoch, entry, err));
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private onAck(epoch: number, entry: InFlight, err: Error | undefined): void {
+    if (epoch !== this.epoch || err) return;
+    entry.acked = true;
+    this.lastAckAt = Date.now();
+    // in order and contiguous: the cursor passes only batches whose predecessors are acked too
+    let moved = false;
+    while (this.window[0]?.acked) {
+      const done = this.window.shift() as InFlight;
+      this.cursorValue = done.lastId;
+      this.forwarded += done.count;
+      this.hooks.onForwarded?.(done.count);
+      moved = true;
+    }
+    if (moved && this.persistTimer === undefined) {
+      this.persistTimer = setTimeout(() => {
+        this.persistTimer = undefined;
+        this.persistCursor();
+      }, this.opts.cursorPersistMs);
+    }
+    this.pump();
+  }
+
+  private persistCursor(): void {
+    if (this.cursorValue === this.persisted) return;
+    try {
+      this.buffer.setMeta(CURSOR_KEY, String(this.cursorValue));
+      this.persisted = this.cursorValue;
+    } catch (err) {
+      // disk full or closed: the cursor on disk stays behind, which only means resends
+      this.log.warn({ err }, 'could not persist the forward cursor; batches may be resent');
+    }
+  }
+}
+
+async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  if (t) clearTimeout(t);
+}

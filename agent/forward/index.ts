@@ -1,0 +1,2 @@
+export * from './forwarder.ts';
+export * from './kpi-snapshots.ts';
