@@ -44,6 +44,23 @@ describe('Retention', () => {
     b.close();
   });
 
+  it('keeps minute rollups rollupMinuteDays and hour rollups rollupHourDays, after the raw rows are gone', async () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit([
+      { machine: 'm1', signal: 'parts_total', ts: NOW - 40 * DAY, value: 1, quality: 'good' },
+      { machine: 'm1', signal: 'parts_total', ts: NOW - 40 * DAY + 60_000, value: 4, quality: 'good' },
+      { machine: 'm1', signal: 'parts_total', ts: NOW - DAY, value: 9, quality: 'good' },
+    ]);
+    const r = new Retention(b, () => 3, { maxBytes: 1e9, retainDays: 14, rollupMinuteDays: 14, rollupHourDays: 730, now: () => NOW }, recorder());
+    await r.runOnce();
+    expect(b.stats().samples).toBe(1);
+    const old = [NOW - 41 * DAY, NOW - 39 * DAY] as const;
+    expect(b.rollups.rollups(['m1'], old[0], old[1], 'minute')).toEqual([]);
+    expect(b.rollups.rollups(['m1'], old[0], old[1], 'hour').map((x) => [x.samples, x.delta])).toEqual([[2, 3]]);
+    expect(b.rollups.rollups(['m1'], NOW - 2 * DAY, NOW, 'minute').map((x) => x.delta)).toEqual([5]);
+    b.close();
+  });
+
   it('at the size cap drops forwarded samples first, then the oldest unforwarded, counted exactly, with one warning', async () => {
     const b = new SqliteBuffer({ dataDir: dir });
     for (let i = 0; i < 60; i++) b.commit(samples(2000, NOW - DAY, 10, i * 2000));
@@ -51,7 +68,7 @@ describe('Retention', () => {
     const before = b.stats();
     const cap = Math.floor(before.bytes * 0.5);
     const forwarded = 20_000;
-    const r = new Retention(b, () => forwarded, { maxBytes: cap, retainDays: 14, now: () => NOW, batchRows: 1000 }, log);
+    const r = new Retention(b, () => forwarded, { maxBytes: cap, retainDays: 14, now: () => NOW, batchRows: 1000, episodeQuietMs: 0 }, log);
     await r.runOnce();
     const after = b.stats();
     const ps = b.pageStats();

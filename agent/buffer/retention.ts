@@ -27,6 +27,8 @@ export interface RetentionOptions {
   highWater: number;
   /** … down to this share */
   lowWater: number;
+  /** a drop episode (one warning) ends after this long without drops */
+  episodeQuietMs: number;
   now: () => number;
 }
 
@@ -37,6 +39,7 @@ export const RETENTION_DEFAULTS: Omit<RetentionOptions, 'maxBytes' | 'retainDays
   batchRows: 2000,
   highWater: 0.85,
   lowWater: 0.75,
+  episodeQuietMs: 600_000,
   now: () => Date.now(),
 };
 
@@ -55,7 +58,7 @@ export class Retention {
   /** lowered on SQLITE_FULL to what the disk holds */
   private cap: number;
   /** the drop episode being reported */
-  private episode: { count: number; minTs: number; maxTs: number; warnedAt: number } | undefined;
+  private episode: { count: number; minTs: number; maxTs: number; lastDropAt: number } | undefined;
   /** samples deleted by retention (forwarded or not), since start */
   deleted = 0;
   diskFull = false;
@@ -79,6 +82,7 @@ export class Retention {
   }
 
   private rowsSincePass = 0;
+  private rollupsTrimmedAt = 0;
   /** estimated from the last pass; starts pessimistic */
   private bytesPerRow = 100;
 
@@ -143,7 +147,10 @@ export class Retention {
       if (n < batchRows || this.stopped) break;
       await turn();
     }
-    this.buffer.rollups.deleteOlderThan(now - this.opts.rollupMinuteDays * DAY_MS, now - this.opts.rollupHourDays * DAY_MS);
+    if (now - this.rollupsTrimmedAt >= 600_000) {
+      this.rollupsTrimmedAt = now;
+      this.buffer.rollups.deleteOlderThan(now - this.opts.rollupMinuteDays * DAY_MS, now - this.opts.rollupHourDays * DAY_MS);
+    }
     // 2. the size cap: oldest first (forwarded ones are the oldest ids), in small batches
     let droppedThisPass = false;
     while (!this.stopped && this.usedBytes() > this.cap * this.opts.highWater) {
@@ -167,7 +174,7 @@ export class Retention {
       if (this.buffer.oldestId() === undefined) break;
     }
     this.compact();
-    if (!droppedThisPass && this.episode) this.endEpisode();
+    if (!droppedThisPass && this.episode && now - this.episode.lastDropAt >= this.opts.episodeQuietMs) this.endEpisode();
   }
 
   /** Bytes the data needs: pages in use plus the WAL. */
@@ -188,13 +195,14 @@ export class Retention {
   private noteDropped(count: number, minTs: number, maxTs: number): void {
     const now = this.opts.now();
     if (!this.episode) {
-      this.episode = { count: 0, minTs, maxTs, warnedAt: now };
+      this.episode = { count: 0, minTs, maxTs, lastDropAt: now };
       this.log.warn(
         { from: new Date(minTs).toISOString(), to: new Date(maxTs).toISOString(), maxBytes: this.cap },
         `buffer at its size cap: dropping unforwarded samples, oldest first, from ${new Date(minTs).toISOString()} (raise buffer.maxBytes or restore the upstream link)`,
       );
     }
     const e = this.episode;
+    e.lastDropAt = now;
     e.count += count;
     if (minTs < e.minTs) e.minTs = minTs;
     if (maxTs > e.maxTs) e.maxTs = maxTs;

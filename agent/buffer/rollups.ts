@@ -379,6 +379,8 @@ class Accumulator {
 export class RollupStore {
   private readonly opts: RollupOptions;
   private readonly states = new Map<number, SeriesState>();
+  /** series created since the buffer opened: no rows before, no look-up needed */
+  private readonly created = new Set<number>();
   private readonly pending = new Accumulator();
   private lastFlush = Date.now();
   /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
@@ -426,6 +428,7 @@ export class RollupStore {
     this.rollupId = lastId;
     this.processedId = lastId;
     this.states.clear(); // reloaded lazily from raw rows
+    this.created.clear();
   }
 
   /** After a commit: the samples, in id order, all with ids above everything seen before. */
@@ -556,6 +559,7 @@ export class RollupStore {
 
   /** Deletes minute rollups older than `minuteBefore` and hour rollups older than `hourBefore`. */
   deleteOlderThan(minuteBefore: number, hourBefore: number, limit = 5000): number {
+    this.flush(); // pending rows would otherwise come back after the delete
     // WITHOUT ROWID tables keyed (series, bucket): delete by key ranges per series
     let n = 0;
     const del = this.db.prepare('DELETE FROM rollup_minute WHERE series = ? AND bucket < ?');
@@ -632,12 +636,22 @@ export class RollupStore {
     return (this.db.prepare('SELECT id, machine, signal FROM series ORDER BY id').all() as { id: number; machine: string; signal: string }[]);
   }
 
+  /** The buffer created series `sid` just now (its first rows are in the batch being committed). */
+  seriesCreated(sid: number): void {
+    this.created.add(sid);
+  }
+
   /** The incremental state of a series, loaded from raw rows the first time. */
   private state(sid: number): SeriesState {
     let st = this.states.get(sid);
     if (st !== undefined) return st;
     const name = this.seriesName(sid) ?? { machine: '', signal: '' };
     st = this.freshState(sid, name.machine, name.signal);
+    if (this.created.delete(sid)) {
+      // a scan of the ts index for rows that cannot exist would read the whole table
+      this.states.set(sid, st);
+      return st;
+    }
     const last = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND id <= ? ORDER BY ts DESC, id DESC LIMIT 1').get(sid, this.processedId) as RawRow | undefined;
     if (last) {
       if (st.kind === 'counter') {

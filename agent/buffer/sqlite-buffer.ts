@@ -97,13 +97,17 @@ export class SqliteBuffer {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly seriesIds = new Map<string, number>();
+  private readonly seriesByMachine = new Map<string, Map<string, number>>();
+  private readonly seriesJsonCache = new Map<number, string>();
   private readonly seriesById = new Map<number, { machine: string; signal: string }>();
-  private readonly latestByKey = new Map<string, LatestValue>();
+  /** by series id */
+  private readonly latestByKey = new Map<number, LatestValue>();
   private readonly opts: BufferOptions;
   private readonly stmt: {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertSeries: Database.Statement<[string, string]>;
     readAfter: Database.Statement<[number, number]>;
+    readAfterRaw: Database.Statement<[number, number]>;
     deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
     trimDeadLetters: Database.Statement<[number]>;
   };
@@ -142,6 +146,7 @@ export class SqliteBuffer {
       insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       readAfter: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?'),
+      readAfterRaw: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?').raw(true),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
     };
@@ -188,7 +193,7 @@ export class SqliteBuffer {
     this.sampleCount += samples.length;
     this.lastId = first + samples.length - 1;
     this.maintainRollups(stored, sids);
-    for (const s of stored) this.updateLatest(s);
+    for (let i = 0; i < stored.length; i++) this.updateLatest(sids[i] as number, stored[i] as StoredSample);
     for (const l of this.commitListeners) l(stored);
     return stored;
   }
@@ -219,12 +224,18 @@ export class SqliteBuffer {
     return out;
   }
 
-  /** Delete up to `limit` samples with ts < `beforeTs` and id <= `maxId` (forwarded and old). */
+  /**
+   * Among the `limit` oldest ids (≤ `maxId`: forwarded), delete those with ts < `beforeTs`.
+   * Bounded work per call: ids follow arrival, so the oldest ids hold the oldest samples; a
+   * late sample with an old ts is deleted once it is among the oldest ids.
+   */
   deleteOlderThan(beforeTs: number, maxId: number, limit: number): number {
     let n = 0;
     this.db.transaction(() => {
       this.setMeta('last_id', String(this.lastId));
-      n = this.db.prepare('DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < ? AND id <= ? LIMIT ?)').run(beforeTs, maxId, limit).changes;
+      n = this.db
+        .prepare('DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE id <= ? ORDER BY id LIMIT ?) AND ts < ?')
+        .run(maxId, limit, beforeTs).changes;
     })();
     this.sampleCount -= n;
     return n;
@@ -245,6 +256,38 @@ export class SqliteBuffer {
       out[i] = this.toSample(r, this.seriesById.get(r.series) ?? { machine: '?', signal: '?' });
     }
     return out;
+  }
+
+  /**
+   * Samples with id > afterId as the JSON array of the upstream contract
+   * (`[{"id","machine","signal","ts","value","quality"}, …]`), built straight from raw rows
+   * with each series' names serialised once: the forwarder's hot path. Numbers keep JS's
+   * round-trip formatting (SQLite's json functions round to 15 digits).
+   */
+  readAfterJson(afterId: number, limit: number): { firstId: number; lastId: number; count: number; json: string } | undefined {
+    const rows = this.stmt.readAfterRaw.all(afterId, limit) as [number, number, number, number | string | null, number][];
+    const n = rows.length;
+    if (n === 0) return undefined;
+    const parts = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const r = rows[i] as [number, number, number, number | string | null, number];
+      const v = r[3];
+      const value = v === null ? 'null' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : JSON.stringify(v);
+      parts[i] = `{"id":${r[0]},${this.seriesJson(r[1])},"ts":${r[2]},"value":${value},"quality":"${QUALITY_NAME[r[4]] ?? 'bad'}"}`;
+    }
+    const firstRow = rows[0] as [number, number, number, number | string | null, number];
+    const lastRow = rows[n - 1] as [number, number, number, number | string | null, number];
+    return { firstId: firstRow[0], lastId: lastRow[0], count: n, json: `[${parts.join(',')}]` };
+  }
+
+  private seriesJson(id: number): string {
+    let j = this.seriesJsonCache.get(id);
+    if (j === undefined) {
+      const s = this.seriesById.get(id) ?? { machine: '?', signal: '?' };
+      j = `"machine":${JSON.stringify(s.machine)},"signal":${JSON.stringify(s.signal)}`;
+      this.seriesJsonCache.set(id, j);
+    }
+    return j;
   }
 
   /** Samples with id > afterId (the forward backlog). */
@@ -460,6 +503,7 @@ export class SqliteBuffer {
   private reloadSeries(): void {
     this.seriesIds.clear();
     this.seriesById.clear();
+    this.seriesByMachine.clear();
     for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
       this.seriesIds.set(key(s.machine, s.signal), s.id);
       this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });
@@ -467,13 +511,24 @@ export class SqliteBuffer {
   }
 
   private seriesId(machine: string, signal: string): number {
-    const k = key(machine, signal);
-    let id = this.seriesIds.get(k);
+    // machine → signal → id: no key string built per sample on the hot path
+    let bySignal = this.seriesByMachine.get(machine);
+    if (bySignal === undefined) {
+      bySignal = new Map();
+      this.seriesByMachine.set(machine, bySignal);
+    }
+    let id = bySignal.get(signal);
     if (id === undefined) {
-      this.stmt.insertSeries.run(machine, signal);
-      id = (this.db.prepare('SELECT id FROM series WHERE machine = ? AND signal = ?').get(machine, signal) as { id: number }).id;
-      this.seriesIds.set(k, id);
-      this.seriesById.set(id, { machine, signal });
+      const k = key(machine, signal);
+      id = this.seriesIds.get(k);
+      if (id === undefined) {
+        this.stmt.insertSeries.run(machine, signal);
+        id = (this.db.prepare('SELECT id FROM series WHERE machine = ? AND signal = ?').get(machine, signal) as { id: number }).id;
+        this.seriesIds.set(k, id);
+        this.seriesById.set(id, { machine, signal });
+        this.rollups.seriesCreated(id);
+      }
+      bySignal.set(signal, id);
     }
     return id;
   }
@@ -482,8 +537,7 @@ export class SqliteBuffer {
     return { id: r.id, machine: s.machine, signal: s.signal, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad' };
   }
 
-  private updateLatest(s: StoredSample): void {
-    const k = key(s.machine, s.signal);
+  private updateLatest(k: number, s: StoredSample): void {
     const prev = this.latestByKey.get(k);
     if (prev && prev.ts > s.ts) return; // a late sample does not change "now"
     const changed = !prev || prev.value !== s.value || prev.quality !== s.quality;
@@ -508,7 +562,7 @@ export class SqliteBuffer {
       if (!r) continue;
       const diff = lastDifferent.get(id, r.value, r.quality) as { ts: number | null };
       const since = diff.ts === null ? r.ts : ((firstAfter.get(id, diff.ts) as { ts: number | null }).ts ?? r.ts);
-      this.latestByKey.set(key(s.machine, s.signal), { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
+      this.latestByKey.set(id, { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
     }
   }
 }

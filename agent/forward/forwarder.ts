@@ -97,6 +97,7 @@ export class Forwarder {
   private epoch = 0;
   private idle = false;
   private pumping = false;
+  private pumpScheduled = false;
   private stopping = false;
   private persistTimer: NodeJS.Timeout | undefined;
   private kpiTimer: NodeJS.Timeout | undefined;
@@ -105,6 +106,8 @@ export class Forwarder {
   /** samples acknowledged by the broker since start (resends included) */
   forwarded = 0;
   readonly topics: { samples: string; status: string; kpi: (machine: string) => string };
+  /** `"agent":…,"site":…` of every samples message, serialised once */
+  private readonly header: string;
 
   constructor(
     private readonly buffer: SqliteBuffer,
@@ -115,13 +118,14 @@ export class Forwarder {
     this.opts = { ...FORWARDER_DEFAULTS, ...options };
     const base = `${this.opts.topicPrefix}/${this.opts.site}/${this.opts.agent}`;
     this.topics = { samples: `${base}/samples`, status: `${base}/status`, kpi: (m) => `${base}/kpi/${m}` };
+    this.header = `"agent":${JSON.stringify(this.opts.agent)},"site":${JSON.stringify(this.opts.site)}`;
     this.cursorValue = Number(buffer.getMeta(CURSOR_KEY) ?? 0);
     this.persisted = this.cursorValue;
     this.readPos = this.cursorValue;
     buffer.onCommit(() => {
       if (this.idle) {
         this.idle = false;
-        setImmediate(() => this.pump());
+        this.schedulePump();
       }
     });
   }
@@ -241,18 +245,16 @@ export class Forwarder {
     this.pumping = true;
     try {
       while (this.window.length < this.opts.inFlight) {
-        const batch = this.buffer.readAfter(this.readPos, this.opts.batchSize);
-        const last = batch[batch.length - 1];
-        if (last === undefined) {
+        const batch = this.buffer.readAfterJson(this.readPos, this.opts.batchSize);
+        if (batch === undefined) {
           this.idle = true;
           return;
         }
-        const first = batch[0] as (typeof batch)[number];
-        const entry: InFlight = { lastId: last.id, count: batch.length, acked: false };
+        const entry: InFlight = { lastId: batch.lastId, count: batch.count, acked: false };
         this.window.push(entry);
-        this.readPos = last.id;
+        this.readPos = batch.lastId;
         const epoch = this.epoch;
-        const payload = JSON.stringify({ agent: this.opts.agent, site: this.opts.site, firstId: first.id, lastId: last.id, samples: batch });
+        const payload = `{${this.header},"firstId":${batch.firstId},"lastId":${batch.lastId},"samples":${batch.json}}`;
         c.publish(this.topics.samples, payload, { qos: 1 }, (err) => this.onAck(epoch, entry, err));
       }
     } finally {
@@ -273,13 +275,24 @@ export class Forwarder {
       this.hooks.onForwarded?.(done.count);
       moved = true;
     }
-    if (moved && this.persistTimer === undefined) {
+    if (!moved) return;
+    if (this.persistTimer === undefined) {
       this.persistTimer = setTimeout(() => {
         this.persistTimer = undefined;
         this.persistCursor();
       }, this.opts.cursorPersistMs);
     }
-    this.pump();
+    // refill on the next turn: acks arrive in bursts, and sources and timers must get their turn
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private persistCursor(): void {

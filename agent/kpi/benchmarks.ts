@@ -71,8 +71,10 @@ export interface ProductFigures {
 }
 
 /** `lowerIsBetter`: beyond the low end is better (extra energy); otherwise beyond the high end. */
-function verdictOf(x: number, band: readonly [number, number], lowerIsBetter: boolean): Verdict {
+function verdictOf(value: number, band: readonly [number, number], lowerIsBetter: boolean): Verdict {
   const [lo, hi] = band;
+  // 1.2 / 1 − 1 is 0.19999999999999996: a figure on the band's edge is on the edge
+  const x = Math.round(value * 1e9) / 1e9;
   if (lowerIsBetter) return x < lo ? 'better' : x <= hi ? 'within' : 'worse';
   return x > hi ? 'better' : x >= lo ? 'within' : 'worse';
 }

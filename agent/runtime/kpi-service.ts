@@ -7,8 +7,10 @@
  *   1. the user's windows are split at the site's hour boundaries and the tariff's price
  *      changes (fine windows); a full past hour of a machine is kept in an in-memory cache of
  *      its additive components, so a day or a month is a sum of cached hours;
- *   2. fine windows not in the cache are computed from raw samples, read in chunks of at most
- *      a day (memory stays bounded whatever the range);
+ *   2. full past hours not in the cache come from the buffer's hour rollups (when the hour is
+ *      wholly in or out of shifts); the rest is computed from raw samples, read in chunks of at
+ *      most a day (memory stays bounded whatever the range); a whole past window made of
+ *      cached hours (a day, a shift) is kept too, so a month by day is one lookup per row;
  *   3. fine components are summed into the user's windows, lead times of the orders completed
  *      in each window are added, and every ratio is computed from the sums;
  *   4. line and site rows (`scope`) sum their machines' components, never average ratios.
@@ -191,6 +193,8 @@ export class KpiService {
   private readonly opts: KpiServiceOptions;
   /** machine → hour start → components of that full past hour */
   private readonly cache = new Map<string, Map<number, CacheEntry>>();
+  /** machine → "start|end" → components of a whole past window made of cached hours */
+  private readonly cutCache = new Map<string, Map<string, CacheEntry>>();
   private cacheEntries = 0;
   /** order_event and order_id samples by id; loaded on first use, then kept by onCommit */
   private orderSamples: Map<number, StoredSample> | undefined;
@@ -358,13 +362,15 @@ export class KpiService {
     return this.buffer.series(machine, signal, from, to, step, last);
   }
 
-  /** Drops every cached hour (tests, config reload). */
+  /** Drops every cached hour and window (tests, config reload). */
   clearCache(): void {
     this.cache.clear();
+    this.cutCache.clear();
     this.cacheEntries = 0;
   }
 
-  get cachedHours(): number {
+  /** cached entries: full hours and whole windows summed from them */
+  get cachedEntries(): number {
     return this.cacheEntries;
   }
 
@@ -397,6 +403,7 @@ export class KpiService {
     const sources = new Map<string, EnergySource[]>();
     // machines share their cuts unless grouped by order: split each distinct list once
     const splits = new Map<MachineCut[], FineWindows>();
+    const cutsToStore: { id: string; cuts: MachineCut[]; whole: Uint8Array; allHours: Uint8Array }[] = [];
     for (const id of ids) {
       const cuts = cutsByMachine.get(id) ?? [];
       let split = splits.get(cuts);
@@ -405,11 +412,26 @@ export class KpiService {
         splits.set(cuts, split);
       }
       const cached = this.cache.get(id);
+      const cachedCuts = this.cutCache.get(id);
       const a: (KpiComponents | undefined)[] = new Array<KpiComponents | undefined>(cuts.length);
       const src = new Array<EnergySource>(cuts.length).fill('none');
+      // a whole past window (a day, a shift) summed before: one lookup instead of its hours
+      const whole = new Uint8Array(cuts.length);
+      if (cachedCuts) {
+        cuts.forEach((c, i) => {
+          const hit = cachedCuts.get(`${c.start}|${c.end}`);
+          if (hit) {
+            a[i] = { ...hit.components, leadTimeHist: { ...hit.components.leadTimeHist } };
+            src[i] = hit.source;
+            whole[i] = 1;
+          }
+        });
+      }
+      const allHours = new Uint8Array(cuts.length).fill(1);
       const todo: Fine[] = [];
       split.fine.forEach((w, k) => {
         const parent = split.parent[k] as number;
+        if (whole[parent] === 1) return;
         // a full past hour: fine windows are split at every hour, so both ends on one is one hour
         const full = this.opts.cache && w[1] <= now && hourStarts.has(w[0]) && hourStarts.has(w[1]);
         const hit = full ? cached?.get(w[0]) : undefined;
@@ -419,7 +441,9 @@ export class KpiService {
         } else {
           todo.push({ start: w[0], end: w[1], parent, cacheable: full });
         }
+        if (!full) allHours[parent] = 0;
       });
+      if (this.opts.cache) cutsToStore.push({ id, cuts, whole, allHours });
       acc.set(id, a);
       sources.set(id, src);
       if (todo.length > 0) missing.set(id, todo);
@@ -462,6 +486,16 @@ export class KpiService {
           if (r.energySource !== 'none') src[f.parent] = r.energySource;
         });
       }
+    }
+    // remember whole windows made only of full past hours
+    for (const { id, cuts, whole, allHours } of cutsToStore) {
+      const a = acc.get(id) ?? [];
+      const src = sources.get(id) ?? [];
+      cuts.forEach((c, i) => {
+        const comps = a[i];
+        if (whole[i] === 1 || allHours[i] !== 1 || comps === undefined) return;
+        this.storeCut(id, c, { end: c.end, components: { ...comps, leadTimeHist: { ...comps.leadTimeHist } }, source: src[i] ?? 'none' });
+      });
     }
     for (const id of ids) {
       const a = acc.get(id) ?? [];
@@ -600,6 +634,17 @@ export class KpiService {
     if (cur) yield cur;
   }
 
+  private storeCut(machine: string, cut: Cut, entry: CacheEntry): void {
+    if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
+    let m = this.cutCache.get(machine);
+    if (!m) {
+      m = new Map();
+      this.cutCache.set(machine, m);
+    }
+    if (!m.has(`${cut.start}|${cut.end}`)) this.cacheEntries++;
+    m.set(`${cut.start}|${cut.end}`, entry);
+  }
+
   private store(machine: string, start: number, entry: CacheEntry): void {
     if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
     let m = this.cache.get(machine);
@@ -621,21 +666,14 @@ export class KpiService {
         continue;
       }
       if (!isCounterSignal(s.signal) && !KPI_SIGNALS.has(s.signal)) continue;
-      if (!this.cache.has(s.machine)) continue;
+      if (!this.cache.has(s.machine) && !this.cutCache.has(s.machine)) continue;
       minTs ??= new Map();
       const t = minTs.get(s.machine);
       if (t === undefined || s.ts < t) minTs.set(s.machine, s.ts);
     }
     if (!minTs) return;
     for (const [machine, ts] of minTs) {
-      const m = this.cache.get(machine);
-      if (!m) continue;
-      for (const [start, e] of m) {
-        if (e.end > ts) {
-          m.delete(start);
-          this.cacheEntries--;
-        }
-      }
+      this.cacheEntries -= dropEndingAfter(this.cache.get(machine), ts) + dropEndingAfter(this.cutCache.get(machine), ts);
     }
   }
 
@@ -842,4 +880,17 @@ export class KpiService {
     this.calendarMemo.set(key, v);
     return v;
   }
+}
+
+/** Deletes the entries that end after `ts` (a sample at `ts` may change them); returns how many. */
+function dropEndingAfter<K>(m: Map<K, CacheEntry> | undefined, ts: number): number {
+  if (!m) return 0;
+  let n = 0;
+  for (const [k, e] of m) {
+    if (e.end > ts) {
+      m.delete(k);
+      n++;
+    }
+  }
+  return n;
 }

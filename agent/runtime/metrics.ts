@@ -23,14 +23,14 @@ export class AgentMetrics {
     this.sourceConnected = new Gauge({ name: 'shopfloor_agent_source_connected', help: '1 when the source is connected', labelNames: ['source', 'type'], registers: [this.registry] });
     this.forwardedSamples = new Counter({ name: 'shopfloor_agent_forwarded_samples_total', help: 'Samples acknowledged (PUBACK) by the central broker, resends included', registers: [this.registry] });
     this.upstreamConnected = new Gauge({ name: 'shopfloor_agent_upstream_connected', help: '1 when the central broker is connected', registers: [this.registry] });
+    const stats = (): { backlog: number; bytes: number; droppedSamples: number } | undefined => this.bufferStats?.();
     const stat = (name: string, help: string, pick: (s: { backlog: number; bytes: number; droppedSamples: number }) => number): void => {
-      const metrics = this;
       new Gauge({
         name,
         help,
         registers: [this.registry],
         collect() {
-          const s = metrics.bufferStats?.();
+          const s = stats();
           if (s) this.set(pick(s));
         },
       });

@@ -39,7 +39,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const STATES = ['running', 'running', 'running', 'running', 'running', 'idle', 'down', 'planned_stop'] as const;
+// about 80 % running, as a busy cell
+const STATES = ['running', 'running', 'running', 'running', 'running', 'running', 'running', 'running', 'running', 'running', 'running', 'running', 'idle', 'down', 'planned_stop'] as const;
 
 interface MachineSim {
   id: string;

@@ -75,7 +75,7 @@ describe('late data', () => {
       buffer.commit([...day('m1', 12), ...day('m2', 12)]);
       const q = { from: F, to: F + 12 * H, groupBy: 'hour' as const };
       const before = kpis.query(q);
-      expect(kpis.cachedHours).toBe(24);
+      expect(kpis.cachedEntries).toBe(48); // 2 machines × 12 hours, as hours and as windows
       // 9 hours later, two samples of 03:xx UTC arrive: m1 (running 03:00–03:20, then idle) was
       // down 03:02–03:12
       buffer.commit([

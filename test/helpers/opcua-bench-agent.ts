@@ -1,0 +1,44 @@
+/**
+ * The agent side of test/bench/opcua.bench.ts, in a process of its own (so that its CPU time and
+ * heap hold the agent only, never the benchmark's data): loads the config file in argv[2], runs
+ * an Agent exactly as `shopfloor-agent run` does, and answers over IPC:
+ *   → {type:'subscribed', subscribeMs}  once every source is connected (all items created);
+ *   {type:'stored'}            → {type:'stored', samples}
+ *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb} over the next ms;
+ *   {type:'stop'}              → stops the agent and exits.
+ * With SFA_BENCH_CPU_PROF=<dir>, run with `node --cpu-prof --cpu-prof-dir=<dir>` by the parent.
+ */
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { Agent } from '../../agent/runtime/agent.ts';
+import { loadConfigFile } from '../../config/index.ts';
+
+const file = process.argv[2] ?? '';
+const res = loadConfigFile(file);
+if (!res.ok) throw new Error(`bench config ${file}: ${JSON.stringify(res.problems.slice(0, 3))}`);
+const agent = new Agent(res.config, pino({ level: 'warn' }, pino.destination(2)));
+const send = (m: object): void => {
+  process.send?.(m);
+};
+const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 'NaN') / 1024;
+
+process.on('message', (m: { type: string; ms?: number }) => {
+  if (m.type === 'stored') send({ type: 'stored', samples: agent.buffer.stats().samples });
+  else if (m.type === 'measure') {
+    const s0 = agent.buffer.stats().samples;
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    setTimeout(() => {
+      const c = process.cpuUsage(c0);
+      send({ type: 'measured', cpuMicros: c.user + c.system, samples: agent.buffer.stats().samples - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
+    }, m.ms ?? 10_000);
+  } else if (m.type === 'stop') {
+    void agent.stop().then(() => process.exit(0));
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+const t0 = performance.now();
+await agent.start();
+while (!agent.sourceStatus().every((s) => s.state === 'connected')) await new Promise((r) => setTimeout(r, 20));
+send({ type: 'subscribed', subscribeMs: performance.now() - t0 });
