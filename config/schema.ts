@@ -359,7 +359,7 @@ export const tariffSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('time-of-use'),
     /** the price outside every period */
-    defaultPricePerKwh: z.number().nonnegative(),
+    pricePerKwh: z.number().nonnegative(),
     /** where periods overlap, the one listed first wins */
     periods: z.array(tariffPeriodSchema).min(1),
   }),

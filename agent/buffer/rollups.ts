@@ -25,6 +25,11 @@
  *   buffer.rollups.baselines(machine, t) → per signal the last sample and the last good sample
  *     with ts < t (t aligned to an hour; reads hour rollups, O(signals)).
  *
+ * Buckets are epoch-aligned (UTC) minutes and hours, `start` in epoch ms. A window that does
+ * not fall on hour boundaries in UTC (a shift starting at :30, a zone with a :30/:45 offset)
+ * is read as whole hours in the middle plus minute rows at its edges; sums (deltas, ms, ∫)
+ * are additive over buckets, min/max combine, `last*` of the latest bucket wins.
+ *
  * Equal to a recomputation from raw rows with the agent/kpi functions, including after late
  * (out-of-order) samples: a series receiving a sample older than its newest is recomputed
  * from raw rows over the minutes the sample can affect (the previous sample's hold up to the
@@ -386,11 +391,13 @@ export class RollupStore {
   /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
   private rollupId: number;
   private processedId: number;
-  private readonly stmt: {
-    upsertMinute: Database.Statement;
-    upsertHour: Database.Statement;
-    setMeta: Database.Statement<[string]>;
-  };
+  private stmtCache:
+    | {
+        upsertMinute: Database.Statement;
+        upsertHour: Database.Statement;
+        setMeta: Database.Statement<[string]>;
+      }
+    | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -399,14 +406,19 @@ export class RollupStore {
     options: Partial<RollupOptions> = {},
   ) {
     this.opts = { ...ROLLUP_DEFAULTS, ...options };
-    this.stmt = {
-      upsertMinute: db.prepare(upsertSql('rollup_minute')),
-      upsertHour: db.prepare(upsertSql('rollup_hour')),
-      setMeta: db.prepare("INSERT INTO meta (key, value) VALUES ('rollup_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-    };
     const row = db.prepare("SELECT value FROM meta WHERE key = 'rollup_id'").get() as { value: string } | undefined;
     this.rollupId = row ? Number(row.value) : 0;
     this.processedId = this.rollupId;
+  }
+
+  /** prepared on first use: a read-only reader of a buffer not yet migrated never needs them */
+  private get stmt(): NonNullable<RollupStore['stmtCache']> {
+    this.stmtCache ??= {
+      upsertMinute: this.db.prepare(upsertSql('rollup_minute')),
+      upsertHour: this.db.prepare(upsertSql('rollup_hour')),
+      setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES ('rollup_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    };
+    return this.stmtCache;
   }
 
   /**

@@ -31,7 +31,7 @@ describe('calendar (site time zone)', () => {
   it('time-of-use tariffs: periods, the default price between them, the first listed wins', () => {
     const tariff = {
       type: 'time-of-use' as const,
-      defaultPricePerKwh: 0.1,
+      pricePerKwh: 0.1,
       periods: [
         { name: 'peak', start: '08:00', end: '12:00', pricePerKwh: 0.3 },
         { name: 'shoulder', start: '11:00', end: '14:00', pricePerKwh: 0.2 },

@@ -112,11 +112,11 @@ export interface PriceSegment {
 
 export type Tariff =
   | { type: 'flat'; pricePerKwh: number }
-  | { type: 'time-of-use'; defaultPricePerKwh: number; periods: readonly (DailyPeriod & { pricePerKwh: number })[] };
+  | { type: 'time-of-use'; pricePerKwh: number; periods: readonly (DailyPeriod & { pricePerKwh: number })[] };
 
 /**
  * The tariff's prices over `[from, to)` as contiguous segments. Where time-of-use periods
- * overlap, the one listed first wins; time in no period has the default price.
+ * overlap, the one listed first wins; time in no period has the tariff's own `pricePerKwh`.
  */
 export function priceSegments(tariff: Tariff, zone: string, from: number, to: number): PriceSegment[] {
   if (tariff.type === 'flat') return to > from ? [{ start: from, end: to, pricePerKwh: tariff.pricePerKwh }] : [];
@@ -145,7 +145,7 @@ export function priceSegments(tariff: Tariff, zone: string, from: number, to: nu
         if (best === undefined || idx < best) best = idx;
       }
     }
-    const price = best === undefined ? tariff.defaultPricePerKwh : (priceOf.get(String(best)) as number);
+    const price = best === undefined ? tariff.pricePerKwh : (priceOf.get(String(best)) as number);
     const last = out[out.length - 1];
     if (last && last.end === a && last.pricePerKwh === price) last.end = b;
     else out.push({ start: a, end: b, pricePerKwh: price });

@@ -225,7 +225,15 @@ export class Agent {
     return {
       log,
       emit: (samples) => this.writer.enqueue(seen(samples)),
-      commit: (samples) => this.writer.commitNow(seen(samples)),
+      commit: (samples) => {
+        try {
+          this.writer.commitNow(seen(samples));
+        } catch (err) {
+          // the source does not acknowledge and redelivers; a full disk makes retention free room
+          if ((err as { code?: unknown }).code === 'SQLITE_FULL') this.retention.onDiskFull();
+          throw err;
+        }
+      },
       deadLetter: (l) => {
         status.deadLetters++;
         this.metrics.deadLetters.labels(sourceId, reasonClass(l.reason)).inc();

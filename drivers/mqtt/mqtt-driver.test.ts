@@ -99,4 +99,31 @@ describe.skipIf(!broker.available)('MqttDriver against Mosquitto', () => {
     await driver.stop();
     h.buffer.close();
   });
+
+  it('a failed commit acknowledges nothing: the broker redelivers and nothing is lost', async () => {
+    const clientId = `sfa-test-c-${process.pid}-${Date.now()}`;
+    const h = harness(join(dir, 'c'));
+    let failures = 0;
+    const ctx: DriverContext = {
+      ...h.ctx,
+      commit: (s) => {
+        // the disk is "full" twice, while number 30 is in the group
+        if (failures < 2 && s.some((x) => x.value === 30)) {
+          failures++;
+          throw new Error('SQLITE_FULL: database or disk is full');
+        }
+        h.writer.commitNow(s);
+      },
+    };
+    const driver = new MqttDriver(config(clientId), { defaultClientId: 'x', reconnectPeriodMs: 200, connectTimeoutMs: 2000 });
+    await driver.start(ctx);
+    await waitFor(() => h.states.includes('connected'), 5000, 'connected');
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 1; i <= 60; i++) await pub.publishAsync(`${prefix}/fail/plain/seq`, String(i), { qos: 1 });
+    await waitFor(() => new Set(h.buffer.machineWindow('fail', 0, Date.now() + 1000).map((s) => s.value)).size === 60, 10_000, 'all 60 after redelivery');
+    expect(failures).toBe(2);
+    expect(h.states.filter((s) => s === 'connected').length).toBeGreaterThanOrEqual(3); // reconnected after each failure
+    await driver.stop();
+    h.buffer.close();
+  });
 });

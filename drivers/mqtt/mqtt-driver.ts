@@ -1,15 +1,26 @@
 /**
  * MQTT source: subscribes to topic filters (and Sparkplug B groups) and maps messages to
- * samples (mqtt-ingest.ts). At QoS 1 a message is acknowledged only after its samples are
- * committed: MQTT.js sends the PUBACK when handleMessage's callback runs, so we commit
- * synchronously inside it (better-sqlite3 is synchronous; a WAL commit costs tens of µs).
- * With a persistent session (clean: false) the broker redelivers anything the agent had
- * not acknowledged when it died.
+ * samples (mqtt-ingest.ts). At QoS 1 a message is acknowledged (PUBACK) only after its
+ * samples are committed; with a persistent session (clean: false) the broker redelivers
+ * anything the agent had not acknowledged when it died.
+ *
+ * Group commit. MQTT.js handles incoming packets one at a time and sends the PUBACK from
+ * handleMessage's callback; committing one SQLite transaction per message caps ingest at
+ * the commit rate. Instead the driver lets MQTT.js go on to the next packet at once but
+ * holds back the PUBACK itself (it intercepts the client's packet writer for PUBACKs only),
+ * collects the samples of every message that arrived in the same turn of the event loop,
+ * commits them in one transaction and only then writes the held PUBACKs, in order. When the
+ * commit fails no PUBACK is sent and the connection is dropped, so the broker redelivers.
+ * PUBACKs held for a connection that has since gone are discarded (never written to the next
+ * connection, whose packet ids mean other messages); those messages are redelivered and
+ * stored again (at least once). test/e2e/mqtt-sigkill.test.ts kills the agent mid-stream
+ * and finds every message.
  */
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Driver, DriverContext } from '../driver.ts';
+import type { Sample } from '../../agent/model/index.ts';
 import type { MqttSourceConfig } from '../../config/schema.ts';
 import { MqttIngest } from './mqtt-ingest.ts';
 
@@ -18,12 +29,15 @@ export interface MqttDriverOptions {
   defaultClientId: string;
   reconnectPeriodMs: number;
   connectTimeoutMs: number;
+  /** a group is committed at once when it reaches this many samples (else at the end of the event-loop turn) */
+  groupMaxSamples: number;
 }
 
 export const MQTT_DRIVER_DEFAULTS: MqttDriverOptions = {
   defaultClientId: 'shopfloor-agent',
   reconnectPeriodMs: 1000,
   connectTimeoutMs: 10_000,
+  groupMaxSamples: 1000,
 };
 
 /** TLS material read from the files the config names; a problem is a reason, not a throw. */
@@ -48,6 +62,7 @@ export class MqttDriver implements Driver {
   readonly type = 'mqtt';
   readonly id: string;
   private client: MqttClient | undefined;
+  private group: GroupCommit | undefined;
   private readonly ingest: MqttIngest;
   private readonly options: MqttDriverOptions;
 
@@ -81,19 +96,20 @@ export class MqttDriver implements Driver {
     });
     this.client = client;
     const filters = this.ingest.filters();
+    const group = new GroupCommit(client, ctx, this.options.groupMaxSamples);
+    this.group = group;
+    const collect: DriverContext = { ...ctx, commit: (samples) => group.add(samples) };
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       let rebirth: { topic: string; payload: Uint8Array } | undefined;
       try {
         const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-        rebirth = this.ingest.ingest(ctx, packet.topic, payload, Date.now()).rebirth;
+        rebirth = this.ingest.ingest(collect, packet.topic, payload, Date.now()).rebirth;
       } catch (err) {
-        // The commit failed (disk full, I/O error): do not acknowledge. Dropping the
-        // connection makes the broker redeliver once we are back.
-        ctx.log.error({ err, source: this.id }, 'could not store message; reconnecting without acknowledging it');
-        client.stream.destroy();
+        // a dead letter could not be stored (disk full, I/O error): do not acknowledge
+        group.fail(err);
         return;
       }
-      callback();
+      callback(); // MQTT.js goes on to the next packet; its PUBACK waits in the group
       if (rebirth) {
         ctx.log.info({ topic: rebirth.topic }, 'sparkplug: requesting a rebirth (seq gap or data before birth)');
         client.publish(rebirth.topic, Buffer.from(rebirth.payload), { qos: 0, retain: false });
@@ -118,10 +134,89 @@ export class MqttDriver implements Driver {
     const client = this.client;
     this.client = undefined;
     if (!client) return;
+    this.group?.flush();
     await Promise.race([
       client.endAsync(false),
       new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
     ]);
     if (!client.disconnected) client.end(true);
+  }
+}
+
+type PacketWriter = (packet: { cmd: string }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
+
+/**
+ * Holds PUBACKs until the samples of their messages are committed (see the file comment).
+ * Relies on MQTT.js sending every packet through client._sendPacket (true for MQTT.js 5;
+ * the SIGKILL and commit-failure tests would catch a change).
+ */
+class GroupCommit {
+  private samples: Sample[] = [];
+  private acks: { packet: { cmd: string }; stream: unknown }[] = [];
+  private scheduled = false;
+  private readonly send: PacketWriter;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly ctx: DriverContext,
+    private readonly maxSamples: number,
+  ) {
+    const c = client as unknown as { _sendPacket: PacketWriter };
+    const original = c._sendPacket.bind(client) as PacketWriter;
+    this.send = original;
+    c._sendPacket = (packet, cb, ...rest) => {
+      if (packet.cmd !== 'puback' && this.acks.length === 0) return original(packet, cb, ...rest);
+      if (packet.cmd !== 'puback') {
+        // keep the order of what we send: held PUBACKs go first
+        this.flush();
+        return original(packet, cb, ...rest);
+      }
+      this.acks.push({ packet, stream: client.stream });
+      this.schedule();
+      cb?.(); // the next incoming packet may be processed now
+    };
+  }
+
+  add(samples: readonly Sample[]): void {
+    for (const s of samples) this.samples.push(s);
+    if (this.samples.length >= this.maxSamples) this.flush();
+    else this.schedule();
+  }
+
+  /** Commit what was collected, then write the PUBACKs that waited for it. */
+  flush(): void {
+    this.scheduled = false;
+    const samples = this.samples;
+    const acks = this.acks;
+    this.samples = [];
+    this.acks = [];
+    if (samples.length > 0) {
+      try {
+        this.ctx.commit(samples);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+    }
+    for (const a of acks) {
+      // a PUBACK belongs to the connection its message came on
+      if (a.stream === this.client.stream && !this.client.stream.destroyed) this.send(a.packet);
+    }
+  }
+
+  /** Nothing collected is acknowledged: drop the connection so that the broker redelivers. */
+  fail(err: unknown): void {
+    this.samples = [];
+    this.acks = [];
+    this.ctx.log.error({ err }, 'could not store messages; reconnecting without acknowledging them (the broker redelivers)');
+    this.client.stream.destroy();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      if (this.scheduled) this.flush();
+    });
   }
 }

@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
@@ -25,8 +26,10 @@ const MACHINES = Number(process.env.KPI_BENCH_MACHINES ?? 50);
 const RAW_RUNS = Number(process.env.KPI_BENCH_RAW_RUNS ?? 3);
 const WARM_RUNS = 40;
 const DAY = 86_400_000;
-// a Monday at 00:00 Berlin (CET)
-const T0 = Date.UTC(2025, 0, 5, 23);
+// the data ends at the last midnight in Berlin, so every hour is in the past and within retention
+const T1 = DateTime.now().setZone('Europe/Berlin').startOf('day');
+const T0 = T1.minus({ days: DAYS }).toMillis();
+const T_END = T1.toMillis();
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -55,8 +58,7 @@ interface MachineSim {
 }
 
 /** One day of one machine's samples, by exception. */
-function machineDay(m: MachineSim, dayStart: number, out: Sample[]): void {
-  const end = dayStart + DAY;
+function machineDay(m: MachineSim, dayStart: number, end: number, out: Sample[]): void {
   for (let t = dayStart; t < end; t += 10_000) {
     if (t >= m.nextStateAt) {
       m.state = STATES[Math.floor(m.rand() * STATES.length)] ?? 'running';
@@ -94,8 +96,9 @@ shifts:
   - { name: early, start: "06:00", end: "14:00" }
   - { name: late, start: "14:00", end: "22:00" }
   - { name: night, start: "22:00", end: "06:00" }
+buffer: { retainDays: ${DAYS + 30} }
 energy:
-  tariff: { type: time-of-use, defaultPricePerKwh: 0.18, periods: [{ name: peak, start: "08:00", end: "20:00", days: [1, 2, 3, 4, 5], pricePerKwh: 0.29 }] }
+  tariff: { type: time-of-use, pricePerKwh: 0.18, periods: [{ name: peak, start: "08:00", end: "20:00", days: [1, 2, 3, 4, 5], pricePerKwh: 0.29 }] }
   gridEmissionFactorKgPerKwh: 0.38
 `;
 }
@@ -121,10 +124,10 @@ export async function run(): Promise<BenchFigure[]> {
         const rand = prng(1000 + i);
         return { id: `m${i}`, rand, energy: rand() * 1000, parts: 0, scrap: 0, state: 'running', nextStateAt: T0, nextOrderAt: T0, order: 0 };
       });
-      for (let d = 0; d < DAYS; d++) {
+      for (let d = 0; T0 + d * DAY < T_END; d++) {
         for (const m of sims) {
           const out: Sample[] = [];
-          machineDay(m, T0 + d * DAY, out);
+          machineDay(m, T0 + d * DAY, Math.min(T0 + (d + 1) * DAY, T_END), out);
           for (let i = 0; i < out.length; i += 20_000) buffer.commit(out.slice(i, i + 20_000));
           total += out.length;
         }
@@ -139,7 +142,7 @@ export async function run(): Promise<BenchFigure[]> {
     const { httpPort } = await agent.start();
     try {
       const from = new Date(T0).toISOString();
-      const to = new Date(T0 + DAYS * DAY).toISOString();
+      const to = new Date(T_END).toISOString();
       const url = `http://127.0.0.1:${httpPort}/api/kpis?from=${from}&to=${to}&groupBy=day`;
       const get = async (): Promise<number> => {
         const t = performance.now();
@@ -158,7 +161,7 @@ export async function run(): Promise<BenchFigure[]> {
       const raw: number[] = [];
       for (let i = 0; i < RAW_RUNS; i++) {
         const t = performance.now();
-        const rows = rawService.query({ from: T0, to: T0 + DAYS * DAY, groupBy: 'day' });
+        const rows = rawService.query({ from: T0, to: T_END, groupBy: 'day' });
         JSON.stringify({ rows });
         raw.push(performance.now() - t);
         process.stderr.write(`  kpi bench: raw query ${i + 1}/${RAW_RUNS} ${(raw[i] as number / 1000).toFixed(1)} s\n`);

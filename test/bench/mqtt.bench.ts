@@ -76,7 +76,7 @@ async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: st
   const topic = `sfa-bench/mqtt/${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   let t0 = 0;
   let t1 = 0;
-  let child: ChildProcess | undefined;
+  const publisher: { child?: ChildProcess } = {};
   let lastReport = 0;
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -85,7 +85,7 @@ async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: st
     if (c === 1) t0 = performance.now();
     if (c - lastReport >= 100 || c === n) {
       lastReport = c;
-      child?.send({ done: c });
+      publisher.child?.send({ done: c });
     }
     if (c === n) {
       t1 = performance.now();
@@ -93,11 +93,13 @@ async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: st
     }
   });
   await new Promise((r) => setTimeout(r, 300)); // subscription in place
-  child = await startPublisher(topic, kind, n);
+  const child = await startPublisher(topic, kind, n);
+  publisher.child = child;
   child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
   child.send({ go: true });
   await done;
-  await new Promise((r) => child?.once('exit', r));
+  await exited;
   await sink.stop();
   return n / ((t1 - t0) / 1000);
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { mosquitto, MOSQUITTO_URL, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
-import { Recorder } from './forward-helpers.ts';
+import { Recorder, startUplink, type Uplink } from './forward-helpers.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const req = await mosquitto();
@@ -46,6 +46,7 @@ describe.skipIf(!req.available)('at-least-once across SIGKILL', () => {
   let recorder: Recorder;
   let current: ChildProcess | undefined;
   let publisher: mqtt.MqttClient;
+  let uplink: Uplink | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sfa-crash-'));
@@ -55,6 +56,7 @@ describe.skipIf(!req.available)('at-least-once across SIGKILL', () => {
     if (current) await kill(current, 'SIGKILL');
     await publisher?.endAsync();
     await recorder?.stop();
+    await uplink?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -63,6 +65,10 @@ describe.skipIf(!req.available)('at-least-once across SIGKILL', () => {
     const src = uniqueTopicPrefix('forward-crash-src');
     const dataDir = join(dir, 'data');
     const configPath = join(dir, 'agent.yaml');
+    // upstream goes through a link the test can stall: batches published just before a crash
+    // are then never acknowledged, and must be sent again after the restart
+    const broker = new URL(MOSQUITTO_URL);
+    uplink = await startUplink({ host: broker.hostname, port: Number(broker.port || 1883) }, true);
     writeFileSync(
       configPath,
       `
@@ -84,7 +90,7 @@ sources:
         format: json
         timestamp: { field: ts, unit: ms }
         fields: { parts_total: n, temp_c: t, power_kw: p, state: s }
-upstream: { url: "${MOSQUITTO_URL}", topicPrefix: ${prefix}, batchSize: 200, inFlight: 4, kpiIntervalS: 0 }
+upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batchSize: 200, inFlight: 4, kpiIntervalS: 0 }
 `,
     );
     recorder = new Recorder(MOSQUITTO_URL, prefix);
@@ -96,14 +102,15 @@ upstream: { url: "${MOSQUITTO_URL}", topicPrefix: ${prefix}, batchSize: 200, inF
     current = agent.child;
     await agent.running;
 
-    // the source publishes ~150 messages/s (4 samples each) throughout
+    // the source publishes ~100 messages/s (4 samples each) throughout; the broker queues them
+    // while the agent is down (Mosquitto keeps up to 1000 per persistent session by default)
     const t0 = Date.now() - 86_400_000;
     let published = 0;
     let publishing = true;
     const pump = (async () => {
       while (publishing) {
         const burst: Promise<unknown>[] = [];
-        for (let k = 0; k < 15; k++) {
+        for (let k = 0; k < 10; k++) {
           const n = published++;
           const payload = JSON.stringify({ ts: t0 + n * 100, n, t: 20 + (n % 7), p: 3.5, s: n % 50 < 40 ? 'running' : 'idle' });
           burst.push(publisher.publishAsync(`${src}/m1/telemetry`, payload, { qos: 1 }));
@@ -115,7 +122,12 @@ upstream: { url: "${MOSQUITTO_URL}", topicPrefix: ${prefix}, batchSize: 200, inF
 
     for (let kill5 = 0; kill5 < 5; kill5++) {
       await new Promise((r) => setTimeout(r, 800 + Math.random() * 2500));
+      // the link goes silent for a moment (batches in flight are lost), then the box dies
+      uplink.stall();
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
       await kill(agent.child, 'SIGKILL');
+      uplink.down();
+      uplink.up();
       agent = startAgent(configPath);
       current = agent.child;
       await agent.running;

@@ -13,12 +13,16 @@ export interface Uplink {
   up(): void;
   /** refuse new connections and cut the open ones (a cable pulled) */
   down(): void;
+  /** keep connections open but let nothing through towards the broker (a link that silently
+   * loses packets): what the client sends now is never delivered, never acknowledged */
+  stall(): void;
   close(): Promise<void>;
 }
 
 export async function startUplink(target: { host: string; port: number }, initiallyUp: boolean): Promise<Uplink> {
   let isUp = initiallyUp;
   const sockets = new Set<Socket>();
+  const clients = new Map<Socket, Socket>();
   const server: Server = createServer((client) => {
     if (!isUp) {
       client.destroy();
@@ -37,6 +41,8 @@ export async function startUplink(target: { host: string; port: number }, initia
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
     upstream.pipe(client);
+    clients.set(client, upstream);
+    client.once('close', () => clients.delete(client));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -48,6 +54,12 @@ export async function startUplink(target: { host: string; port: number }, initia
       isUp = false;
       for (const s of sockets) s.destroy();
       sockets.clear();
+    },
+    stall: () => {
+      for (const [client, upstream] of clients) {
+        client.unpipe(upstream);
+        client.on('data', () => {}); // read and discard
+      }
     },
     close: async () => {
       isUp = false;

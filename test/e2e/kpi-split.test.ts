@@ -26,7 +26,7 @@ shifts:
   - { name: early, start: "06:00", end: "14:00" }
   - { name: late, start: "14:00", end: "23:30" }
 energy:
-  tariff: { type: time-of-use, defaultPricePerKwh: 0.1, periods: [{ name: peak, start: "07:15", end: "19:45", pricePerKwh: 0.35 }] }
+  tariff: { type: time-of-use, pricePerKwh: 0.1, periods: [{ name: peak, start: "07:15", end: "19:45", pricePerKwh: 0.35 }] }
   gridEmissionFactorKgPerKwh: 0.42
 `;
 
