@@ -36,9 +36,9 @@ export const RETENTION_DEFAULTS: Omit<RetentionOptions, 'maxBytes' | 'retainDays
   rollupMinuteDays: 14,
   rollupHourDays: 730,
   intervalMs: 1000,
-  batchRows: 2000,
-  highWater: 0.85,
-  lowWater: 0.75,
+  batchRows: 1000,
+  highWater: 0.8,
+  lowWater: 0.7,
   episodeQuietMs: 600_000,
   now: () => Date.now(),
 };
@@ -73,11 +73,11 @@ export class Retention {
     this.opts = { ...RETENTION_DEFAULTS, ...options };
     this.cap = this.opts.maxBytes;
     // the WAL counts towards the cap: checkpoint it early, and truncate it afterwards
-    buffer.limitWal(this.cap * 0.04);
-    // a fast ingest must not outrun the timer: a pass also starts after ~2 % of the cap was written
+    buffer.limitWal(this.cap * 0.03);
+    // a fast ingest must not outrun the timer: a pass also starts after ~1 % of the cap was written
     buffer.onCommit((samples) => {
       this.rowsSincePass += samples.length;
-      if (!this.stopped && this.timer !== undefined && this.rowsSincePass * this.bytesPerRow > this.cap * 0.02) this.schedule(0);
+      if (!this.stopped && this.timer !== undefined && this.rowsSincePass * this.bytesPerRow > this.cap * 0.01) this.schedule(0);
     });
   }
 
@@ -109,7 +109,7 @@ export class Retention {
     if (!this.diskFull) this.log.warn({ bytes: now, maxBytes: this.opts.maxBytes }, 'disk full (SQLITE_FULL): holding the buffer at its present size and dropping the oldest samples to make room [SFA_ERR_DISK_FULL]');
     this.diskFull = true;
     this.cap = Math.min(this.cap, now);
-    this.buffer.limitWal(this.cap * 0.04);
+    this.buffer.limitWal(this.cap * 0.03);
     this.schedule(0);
   }
 
@@ -186,7 +186,7 @@ export class Retention {
   /** Keeps the file itself under the cap: truncate the WAL, return surplus free pages. */
   private compact(): void {
     const ps = this.buffer.pageStats();
-    if (ps.walBytes > this.cap * 0.04) this.buffer.checkpoint('TRUNCATE');
+    if (ps.walBytes > this.cap * 0.03) this.buffer.checkpoint('TRUNCATE');
     const file = ps.pageCount * ps.pageSize;
     const slack = Math.floor((this.cap * 0.05) / ps.pageSize);
     if (ps.autoVacuum === 2 && file > this.cap * this.opts.highWater && ps.freelist > slack) this.buffer.incrementalVacuum(ps.freelist - slack);

@@ -108,6 +108,29 @@ describe('SqliteBuffer', () => {
     b.close();
   });
 
+  it('serialises samples for upstream exactly: text, null, booleans, full float precision, qualities', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit([
+      s(1, 0.1 + 0.2, 'temp_c'),
+      s(2, 'say "hi" \\ ünïcödé\n', 'order_id', 'm"1'),
+      s(3, null, 'temp_c', 'm1', 'bad'),
+      s(4, true, 'door_open', 'm1', 'uncertain'),
+      s(5, -1e300, 'temp_c'),
+    ]);
+    const batch = b.readAfterJson(0, 10);
+    expect(batch).toMatchObject({ firstId: 1, lastId: 5, count: 5 });
+    expect(JSON.parse(batch?.json ?? '')).toEqual([
+      { id: 1, machine: 'm1', signal: 'temp_c', ts: 1, value: 0.30000000000000004, quality: 'good' },
+      { id: 2, machine: 'm"1', signal: 'order_id', ts: 2, value: 'say "hi" \\ ünïcödé\n', quality: 'good' },
+      { id: 3, machine: 'm1', signal: 'temp_c', ts: 3, value: null, quality: 'bad' },
+      { id: 4, machine: 'm1', signal: 'door_open', ts: 4, value: 1, quality: 'uncertain' },
+      { id: 5, machine: 'm1', signal: 'temp_c', ts: 5, value: -1e300, quality: 'good' },
+    ]);
+    expect(b.readAfterJson(3, 10)?.firstId).toBe(4);
+    expect(b.readAfterJson(5, 10)).toBeUndefined();
+    b.close();
+  });
+
   it('refuses a buffer written by a newer agent', () => {
     const db = new Database(join(dir, 'buffer.db'));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);

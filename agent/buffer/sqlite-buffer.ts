@@ -39,6 +39,7 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
 const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
+const QUALITY_JSON: readonly string[] = QUALITY_NAME.map((q) => JSON.stringify(q));
 
 export interface LatestValue {
   machine: string;
@@ -98,7 +99,8 @@ export class SqliteBuffer {
   private readonly db: Database.Database;
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesByMachine = new Map<string, Map<string, number>>();
-  private readonly seriesJsonCache = new Map<number, string>();
+  /** by series id (dense, small integers) */
+  private readonly seriesJsonCache: string[] = [];
   private readonly seriesById = new Map<number, { machine: string; signal: string }>();
   /** by series id */
   private readonly latestByKey = new Map<number, LatestValue>();
@@ -268,24 +270,25 @@ export class SqliteBuffer {
     const rows = this.stmt.readAfterRaw.all(afterId, limit) as [number, number, number, number | string | null, number][];
     const n = rows.length;
     if (n === 0) return undefined;
-    const parts = new Array<string>(n);
+    let json = '[';
     for (let i = 0; i < n; i++) {
       const r = rows[i] as [number, number, number, number | string | null, number];
       const v = r[3];
       const value = v === null ? 'null' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : JSON.stringify(v);
-      parts[i] = `{"id":${r[0]},${this.seriesJson(r[1])},"ts":${r[2]},"value":${value},"quality":"${QUALITY_NAME[r[4]] ?? 'bad'}"}`;
+      json += `${i === 0 ? '' : ','}{"id":${r[0]},${this.seriesJson(r[1])},"ts":${r[2]},"value":${value},"quality":${QUALITY_JSON[r[4]] ?? '"bad"'}}`;
     }
+    json += ']';
     const firstRow = rows[0] as [number, number, number, number | string | null, number];
     const lastRow = rows[n - 1] as [number, number, number, number | string | null, number];
-    return { firstId: firstRow[0], lastId: lastRow[0], count: n, json: `[${parts.join(',')}]` };
+    return { firstId: firstRow[0], lastId: lastRow[0], count: n, json };
   }
 
   private seriesJson(id: number): string {
-    let j = this.seriesJsonCache.get(id);
+    let j = this.seriesJsonCache[id];
     if (j === undefined) {
       const s = this.seriesById.get(id) ?? { machine: '?', signal: '?' };
       j = `"machine":${JSON.stringify(s.machine)},"signal":${JSON.stringify(s.signal)}`;
-      this.seriesJsonCache.set(id, j);
+      this.seriesJsonCache[id] = j;
     }
     return j;
   }
@@ -504,6 +507,7 @@ export class SqliteBuffer {
     this.seriesIds.clear();
     this.seriesById.clear();
     this.seriesByMachine.clear();
+    this.seriesJsonCache.length = 0;
     for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
       this.seriesIds.set(key(s.machine, s.signal), s.id);
       this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });

@@ -170,6 +170,13 @@ export const KPI_SERVICE_DEFAULTS: KpiServiceOptions = {
 const HOUR_MS = 3_600_000;
 const KPI_SIGNALS = new Set<string>(['power_kw', 'state']);
 
+/** What the KPIs read from one hour of one series' rollup (agent/buffer/rollups.ts). */
+interface HourRollup {
+  delta: number;
+  integral: number;
+  stateMs: Record<MachineState, number>;
+}
+
 interface CacheEntry {
   end: number;
   components: KpiComponents;
@@ -196,6 +203,7 @@ export class KpiService {
   /** machine → "start|end" → components of a whole past window made of cached hours */
   private readonly cutCache = new Map<string, Map<string, CacheEntry>>();
   private cacheEntries = 0;
+  private hoursFromRollupsCount = 0;
   /** order_event and order_id samples by id; loaded on first use, then kept by onCommit */
   private orderSamples: Map<number, StoredSample> | undefined;
   private readonly pendingOrderSamples: StoredSample[] = [];
@@ -369,6 +377,11 @@ export class KpiService {
     this.cacheEntries = 0;
   }
 
+  /** full hours taken from the buffer's hour rollups since start (instead of raw rows) */
+  get hoursFromRollupTables(): number {
+    return this.hoursFromRollupsCount;
+  }
+
   /** cached entries: full hours and whole windows summed from them */
   get cachedEntries(): number {
     return this.cacheEntries;
@@ -526,6 +539,13 @@ export class KpiService {
   ): void {
     const rollups = this.buffer.rollups as SqliteBuffer['rollups'] | undefined;
     if (!rollups) return;
+    // a held value (state, power) after a series' newest sample is not in the rollup tables yet
+    // (it is an open hold): those hours go the raw way; counters are complete up to now
+    const complete = (id: string): number => {
+      let t = Infinity;
+      for (const l of this.buffer.latest(id)) if (l.signal === 'state' || l.signal === 'power_kw') t = Math.min(t, l.ts);
+      return t;
+    };
     const coverage = (a: number, b: number): number => {
       if (!planned) return b - a;
       let ms = 0;
@@ -536,8 +556,9 @@ export class KpiService {
     let hi = -Infinity;
     const eligible = new Map<string, Fine[]>();
     for (const [id, fines] of missing) {
+      const until = complete(id);
       const list = fines.filter((f) => {
-        if (!f.cacheable || f.end - f.start !== HOUR_MS || f.start % HOUR_MS !== 0) return false;
+        if (!f.cacheable || f.end - f.start !== HOUR_MS || f.start % HOUR_MS !== 0 || f.end > until) return false;
         const cov = coverage(f.start, f.end);
         return cov === 0 || cov === HOUR_MS;
       });
@@ -547,27 +568,19 @@ export class KpiService {
       hi = Math.max(hi, list[list.length - 1]?.end ?? -Infinity);
     }
     if (eligible.size === 0) return;
-    const rows = rollups.rollups([...eligible.keys()], lo, hi, 'hour');
-    // machine → signal → bucket → row, and the first bucket of each series in range
-    const index = new Map<string, Map<string, Map<number, (typeof rows)[number]>>>();
-    for (const r of rows) {
-      let m = index.get(r.machine);
-      if (!m) index.set(r.machine, (m = new Map()));
-      let sig = m.get(r.signal);
-      if (!sig) m.set(r.signal, (sig = new Map()));
-      sig.set(r.start, r);
-    }
+    const index = this.readHourRollups(rollups, [...eligible.keys()], lo, hi);
+    if (!index) return;
     for (const [id, fines] of eligible) {
       const cfg = this.machineById.get(id);
       const ideal = cfg?.idealCycleTimeS ?? null;
       // as on the raw path: a signal the machine has counts 0 where it has no samples
       const has = new Set(this.buffer.signals(id));
-      const bySignal = index.get(id) ?? new Map<string, Map<number, (typeof rows)[number]>>();
+      const bySignal = index.get(id) ?? new Map<string, Map<number, HourRollup>>();
       const measured = (sig: string, _h: number): boolean => has.has(sig);
       const handled = new Set<Fine>();
       for (const f of fines) {
         const h = f.start;
-        const row = (sig: string): (typeof rows)[number] | undefined => bySignal.get(sig)?.get(h);
+        const row = (sig: string): HourRollup | undefined => bySignal.get(sig)?.get(h);
         const delta = (sig: string): number | null => (measured(sig, h) ? (row(sig)?.delta ?? 0) : null);
         const units = completeUnits(delta('parts_total'), delta('parts_good'), delta('parts_scrap'));
         let energy: number | null = null;
@@ -606,11 +619,51 @@ export class KpiService {
           ...leadTimeComponents([]),
         };
         done(id, f, withCostAndCarbon(c, segments ? priceAt(segments, f.start) : null, factor), source);
+        this.hoursFromRollupsCount++;
         handled.add(f);
       }
       const rest = (missing.get(id) ?? []).filter((f) => !handled.has(f));
       if (rest.length === 0) missing.delete(id);
       else missing.set(id, rest);
+    }
+  }
+
+  /**
+   * Hour rollup rows of the KPI signals of `machines` with start in `[from, to)`: machine →
+   * signal → hour start → row. Read on a connection of our own, one indexed range per series
+   * (the rollup store's own read also computes open holds, which these hours do not need).
+   */
+  private readHourRollups(rollups: SqliteBuffer['rollups'], machines: readonly string[], from: number, to: number): Map<string, Map<string, Map<number, HourRollup>>> | undefined {
+    rollups.flush(); // contributions still in memory (this process's commits) go to the table first
+    const db = this.reader();
+    if (!db) return undefined;
+    try {
+      const wanted = new Set(machines);
+      const series = (db.prepare('SELECT id, machine, signal FROM series').all() as { id: number; machine: string; signal: string }[]).filter(
+        (x) => wanted.has(x.machine) && (isCounterSignal(x.signal) || KPI_SIGNALS.has(x.signal)),
+      );
+      const q = db.prepare(
+        'SELECT bucket, delta, running_ms, idle_ms, down_ms, planned_stop_ms, integral FROM rollup_hour WHERE series = ? AND bucket >= ? AND bucket < ?',
+      );
+      const out = new Map<string, Map<string, Map<number, HourRollup>>>();
+      for (const x of series) {
+        let m = out.get(x.machine);
+        if (!m) out.set(x.machine, (m = new Map()));
+        const buckets = new Map<number, HourRollup>();
+        for (const r of q.all(x.id, from, to) as { bucket: number; delta: number; running_ms: number; idle_ms: number; down_ms: number; planned_stop_ms: number; integral: number }[]) {
+          buckets.set(r.bucket, {
+            delta: r.delta,
+            integral: r.integral,
+            stateMs: { running: r.running_ms, idle: r.idle_ms, down: r.down_ms, planned_stop: r.planned_stop_ms },
+          });
+        }
+        m.set(x.signal, buckets);
+      }
+      return out;
+    } catch {
+      return undefined; // an older buffer without rollup tables: the raw way
+    } finally {
+      db.close();
     }
   }
 

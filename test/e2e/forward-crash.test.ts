@@ -102,15 +102,16 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batc
     current = agent.child;
     await agent.running;
 
-    // the source publishes ~100 messages/s (4 samples each) throughout; the broker queues them
-    // while the agent is down (Mosquitto keeps up to 1000 per persistent session by default)
+    // the source publishes ~50 messages/s (4 samples each) throughout; the broker queues them
+    // while the agent is down (Mosquitto keeps up to 1000 per persistent session by default,
+    // 20 s of this rate: more than a restart takes on a loaded machine)
     const t0 = Date.now() - 86_400_000;
     let published = 0;
     let publishing = true;
     const pump = (async () => {
       while (publishing) {
         const burst: Promise<unknown>[] = [];
-        for (let k = 0; k < 10; k++) {
+        for (let k = 0; k < 5; k++) {
           const n = published++;
           const payload = JSON.stringify({ ts: t0 + n * 100, n, t: 20 + (n % 7), p: 3.5, s: n % 50 < 40 ? 'running' : 'idle' });
           burst.push(publisher.publishAsync(`${src}/m1/telemetry`, payload, { qos: 1 }));
@@ -120,11 +121,13 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batc
       }
     })();
 
+    const killedAt: number[] = [];
     for (let kill5 = 0; kill5 < 5; kill5++) {
       await new Promise((r) => setTimeout(r, 800 + Math.random() * 2500));
       // the link goes silent for a moment (batches in flight are lost), then the box dies
       uplink.stall();
       await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
+      killedAt.push(published);
       await kill(agent.child, 'SIGKILL');
       uplink.down();
       uplink.up();
@@ -149,7 +152,13 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batc
         db.close();
       }
     };
-    await waitFor(() => committed().messages === published, 30_000, `all ${published} published messages in the buffer`);
+    await waitFor(() => committed().messages === published, 60_000, `all ${published} published messages in the buffer`).catch((e: unknown) => {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      const have = new Set((db.prepare("SELECT DISTINCT value FROM samples JOIN series ON series.id = samples.series WHERE signal = 'parts_total'").pluck().all() as number[]));
+      db.close();
+      const missing = Array.from({ length: published }, (_, n) => n).filter((n) => !have.has(n));
+      throw new Error(`${String(e)}; the buffer holds ${have.size}; missing message numbers ${missing.slice(0, 20).join(', ')}; kills after message ${killedAt.join(', ')}`);
+    });
     const { maxId } = committed();
     await waitFor(() => recorder.distinct('edge-k').size >= maxId, 60_000, `ids 1..${maxId} upstream`);
     await kill(agent.child, 'SIGTERM');
@@ -163,7 +172,7 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batc
     const missing: number[] = [];
     for (let id = 1; id <= final.maxId; id++) if (!ids.has(id)) missing.push(id);
     expect(missing).toEqual([]);
-    expect(published).toBeGreaterThan(500);
+    expect(published).toBeGreaterThan(300);
     // in order per agent after de-duplication
     const first = recorder.firstArrivals('edge-k');
     expect(first.every((id, i) => i === 0 || id > (first[i - 1] as number))).toBe(true);

@@ -79,7 +79,11 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: sfa-test-cap, k
       });
       const stored = agent.buffer.commit(batch); // throws if ingest stalls on a full buffer
       expect(stored).toHaveLength(1000);
-      largest = Math.max(largest, onDisk(agent.buffer.path));
+      const now = onDisk(agent.buffer.path);
+      if (now > largest) {
+        largest = now;
+        if (process.env.SFA_DEBUG_CAP) console.log('largest', now, JSON.stringify(agent.buffer.pageStats()));
+      }
       await new Promise((r) => setImmediate(r));
     }
     // let the last pass finish
