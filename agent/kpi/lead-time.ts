@@ -97,15 +97,17 @@ export function mergeLeadTime(a: Readonly<LeadTimeComponents>, b: Readonly<LeadT
 }
 
 /** Nearest-rank percentile (q in (0, 1]) from the histogram. */
-export function leadTimePercentile(c: Readonly<LeadTimeComponents>, q: number): number | null {
+export function leadTimePercentile(c: Readonly<LeadTimeComponents>, q: number, sortedKeys?: readonly number[]): number | null {
   if (c.orders <= 0 || c.leadTimeMinS === null || c.leadTimeMaxS === null) return null;
   const rank = Math.max(1, Math.ceil(q * c.orders));
   // the extremes are known exactly
   if (rank >= c.orders) return c.leadTimeMaxS;
   if (rank === 1) return c.leadTimeMinS;
-  const keys = Object.keys(c.leadTimeHist)
-    .map(Number)
-    .sort((x, y) => x - y);
+  const keys =
+    sortedKeys ??
+    Object.keys(c.leadTimeHist)
+      .map(Number)
+      .sort((x, y) => x - y);
   let cum = 0;
   for (const k of keys) {
     cum += c.leadTimeHist[String(k)] ?? 0;
@@ -116,11 +118,12 @@ export function leadTimePercentile(c: Readonly<LeadTimeComponents>, q: number): 
 
 export function leadTimeStats(c: Readonly<LeadTimeComponents>): LeadTimeStats {
   if (c.orders <= 0) return { orders: 0, meanS: null, p50S: null, p90S: null, maxS: null, basis: null };
+  const keys = c.orders > 2 ? Object.keys(c.leadTimeHist).map(Number).sort((x, y) => x - y) : [];
   return {
     orders: c.orders,
     meanS: c.leadTimeSumS / c.orders,
-    p50S: leadTimePercentile(c, 0.5),
-    p90S: leadTimePercentile(c, 0.9),
+    p50S: leadTimePercentile(c, 0.5, keys),
+    p90S: leadTimePercentile(c, 0.9, keys),
     maxS: c.leadTimeMaxS,
     basis: c.ordersFromRelease === c.orders ? 'released' : c.ordersFromRelease === 0 ? 'started' : 'mixed',
   };

@@ -127,12 +127,14 @@ export class Agent {
     this.forwarder?.start();
     const normalise = createNormaliser(this.config.machines);
     for (const src of this.config.sources) {
+      this.log.debug({ source: src.id }, 'starting source');
       const driver = await this.createDriver(src);
       this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
       if (!driver) continue;
       this.drivers.push(driver);
       await driver.start(this.contextFor(src.id, normalise));
     }
+    this.log.debug({}, 'starting HTTP');
     this.http = await startHttp({ agent: this, config: this.config, log: this.log });
     this.log.info({ url: `http://${this.config.http.host}:${this.http.port}`, sources: this.config.sources.length }, 'agent running');
     return { httpPort: this.http.port };

@@ -202,6 +202,12 @@ export class KpiService {
   private readonly cache = new Map<string, Map<number, CacheEntry>>();
   /** machine → "start|end" → components of a whole past window made of cached hours */
   private readonly cutCache = new Map<string, Map<string, CacheEntry>>();
+  /**
+   * The signals a machine had when its cache entries were computed: a cached window says
+   * "not measured" (null) for a signal the machine did not have yet, so the first sample of a
+   * new signal drops the machine's cache (else a KPI asked for at start-up stays null).
+   */
+  private readonly cachedSignals = new Map<string, Set<string>>();
   private cacheEntries = 0;
   private hoursFromRollupsCount = 0;
   /** order_event and order_id samples by id; loaded on first use, then kept by onCommit */
@@ -374,6 +380,7 @@ export class KpiService {
   clearCache(): void {
     this.cache.clear();
     this.cutCache.clear();
+    this.cachedSignals.clear();
     this.cacheEntries = 0;
   }
 
@@ -689,6 +696,7 @@ export class KpiService {
 
   private storeCut(machine: string, cut: Cut, entry: CacheEntry): void {
     if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
+    if (!this.cachedSignals.has(machine)) this.cachedSignals.set(machine, new Set(this.buffer.signals(machine)));
     let m = this.cutCache.get(machine);
     if (!m) {
       m = new Map();
@@ -700,6 +708,7 @@ export class KpiService {
 
   private store(machine: string, start: number, entry: CacheEntry): void {
     if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
+    if (!this.cachedSignals.has(machine)) this.cachedSignals.set(machine, new Set(this.buffer.signals(machine)));
     let m = this.cache.get(machine);
     if (!m) {
       m = new Map();
@@ -720,6 +729,15 @@ export class KpiService {
       }
       if (!isCounterSignal(s.signal) && !KPI_SIGNALS.has(s.signal)) continue;
       if (!this.cache.has(s.machine) && !this.cutCache.has(s.machine)) continue;
+      const known = this.cachedSignals.get(s.machine);
+      if (known && !known.has(s.signal)) {
+        // a new signal: every cached window of this machine said "not measured" for it
+        this.cacheEntries -= (this.cache.get(s.machine)?.size ?? 0) + (this.cutCache.get(s.machine)?.size ?? 0);
+        this.cache.delete(s.machine);
+        this.cutCache.delete(s.machine);
+        this.cachedSignals.delete(s.machine);
+        continue;
+      }
       minTs ??= new Map();
       const t = minTs.get(s.machine);
       if (t === undefined || s.ts < t) minTs.set(s.machine, s.ts);

@@ -98,7 +98,7 @@ shifts:
   - { name: early, start: "06:00", end: "14:00" }
   - { name: late, start: "14:00", end: "22:00" }
   - { name: night, start: "22:00", end: "06:00" }
-buffer: { retainDays: ${DAYS + 30} }
+buffer: { retainDays: ${DAYS + 30}, maxBytes: 20GiB }   # no retention work during the measurement
 energy:
   tariff: { type: time-of-use, pricePerKwh: 0.18, periods: [{ name: peak, start: "08:00", end: "20:00", days: [1, 2, 3, 4, 5], pricePerKwh: 0.29 }] }
   gridEmissionFactorKgPerKwh: 0.38

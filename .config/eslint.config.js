@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import tseslint from 'typescript-eslint';
+
+// kept under .config/ so the top level holds only what the card names; paths are the repo's
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.scratch/**', 'test-results/**', 'dist/**', 'data/**', 'coverage/**', '**/*.mjs', '**/*.js', 'dashboards/**/vendor/**'] },
@@ -6,7 +10,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: root },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

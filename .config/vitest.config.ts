@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// kept under .config/ so the top level holds only what the card names
+
 export default defineConfig({
+  root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
     include: ['agent/**/*.test.ts', 'drivers/**/*.test.ts', 'config/**/*.test.ts', 'dashboards/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
