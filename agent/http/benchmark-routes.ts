@@ -6,21 +6,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { timeParam } from './query-params.ts';
 import type { KpiService } from '../runtime/kpi-service.ts';
 
 export const BENCHMARK_ROUTE_DEFAULTS = { windowMs: 7 * 24 * 3600 * 1000 } as const;
 
-const time = z
-  .string()
-  .transform((s, ctx) => {
-    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(t)) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
-      return z.NEVER;
-    }
-    return t;
-  })
-  .optional();
+const time = timeParam;
 
 const benchmarkQuery = z.object({ from: time, to: time });
 

@@ -8,19 +8,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { timeParam } from './query-params.ts';
 import type { DashboardModel } from './dashboard-model.ts';
 
-const time = z
-  .string()
-  .transform((s, ctx) => {
-    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(t)) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
-      return z.NEVER;
-    }
-    return t;
-  })
-  .optional();
+const time = timeParam;
 
 const machineParams = z.object({ id: z.string().min(1) });
 const trendQuery = z.object({ range: z.enum(['shift', 'day', 'week']).default('shift') });

@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { timeParam } from './query-params.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Agent } from '../runtime/agent.ts';
@@ -22,18 +23,7 @@ export interface HttpServer {
   app: FastifyInstance;
 }
 
-/** A time parameter: ISO 8601 or epoch milliseconds. */
-const time = z
-  .string()
-  .transform((s, ctx) => {
-    const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-    if (!Number.isFinite(t)) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not an ISO 8601 time or epoch milliseconds` });
-      return z.NEVER;
-    }
-    return t;
-  })
-  .optional();
+const time = timeParam;
 
 const kpiQuery = z.object({
   from: time,
