@@ -105,6 +105,8 @@ export class SqliteBuffer {
   /** by series id */
   private readonly latestByKey = new Map<number, LatestValue>();
   private readonly opts: BufferOptions;
+  /** one transaction inserting a batch, prepared once (it sits on the ingest hot path) */
+  private readonly insertBatch: (samples: readonly Sample[], first: number, sids: number[], stored: StoredSample[]) => void;
   private readonly stmt: {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertSeries: Database.Statement<[string, string]>;
@@ -152,6 +154,16 @@ export class SqliteBuffer {
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
     };
+    this.insertBatch = this.db.transaction((samples: readonly Sample[], first: number, sids: number[], stored: StoredSample[]) => {
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i] as Sample;
+        const id = first + i;
+        const sid = this.seriesId(s.machine, s.signal);
+        sids[i] = sid;
+        this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
+        stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
+      }
+    });
     for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
       this.seriesIds.set(key(s.machine, s.signal), s.id);
       this.seriesById.set(s.id, { machine: s.machine, signal: s.signal });
@@ -176,16 +188,7 @@ export class SqliteBuffer {
     const sids = new Array<number>(samples.length);
     const first = this.lastId + 1;
     try {
-      this.db.transaction(() => {
-        for (let i = 0; i < samples.length; i++) {
-          const s = samples[i] as Sample;
-          const id = first + i;
-          const sid = this.seriesId(s.machine, s.signal);
-          sids[i] = sid;
-          this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
-          stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
-        }
-      })();
+      this.insertBatch(samples, first, sids, stored);
     } catch (e) {
       // series created inside the failed transaction are gone again
       this.reloadSeries();
