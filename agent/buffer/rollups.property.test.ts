@@ -223,7 +223,7 @@ describe('rollups', () => {
         compare(buffer, buffer.path, 'hour');
         buffer.close();
       }),
-      { numRuns: 60 },
+      { numRuns: Number(process.env.SFA_PROP_RUNS ?? 60) },
     );
   }, 60_000);
 

@@ -75,7 +75,8 @@ export interface RollupOptions {
   maxPending: number;
 }
 
-export const ROLLUP_DEFAULTS: RollupOptions = { series: ROLLUP_SERIES_DEFAULTS, flushMs: 1000, maxPending: 20_000 };
+// maxPending above twice the tag count of a large source (50,000 tags, two minutes pending): a flush per commit otherwise
+export const ROLLUP_DEFAULTS: RollupOptions = { series: ROLLUP_SERIES_DEFAULTS, flushMs: 60_000, maxPending: 150_000 };
 
 export interface RollupRow {
   machine: string;
@@ -119,7 +120,11 @@ interface Acc {
   numMin: number | null;
   numMax: number | null;
   delta: number;
-  stateMs: Float64Array;
+  /** ms per state slot (running, idle, down, planned_stop): plain fields, no array per bucket */
+  st0: number;
+  st1: number;
+  st2: number;
+  st3: number;
   integral: number;
   heldMs: number;
   firstTs: number | null;
@@ -149,6 +154,9 @@ interface SeriesState {
   lastGood: number;
   /** cache of the accumulator of the newest minute */
   acc: Acc | undefined;
+  /** the ingest call that last saw this series, and the newest ts up to there in that call */
+  batch: number;
+  batchNewest: number;
 }
 
 type DbValue = number | string | null;
@@ -183,6 +191,9 @@ interface DbRollupRow {
 }
 
 const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
+/** the decoder of series that are not `state` (never consulted: their holds are values) */
+const NO_STATES: StateDecoder = makeStateDecoder(undefined);
+const REPLAY_CHUNK = 20_000;
 const COLUMNS =
   'series, bucket, n, n_good, num_n, num_sum, num_min, num_max, delta, running_ms, idle_ms, down_ms, planned_stop_ms, integral, held_ms, first_ts, last_ts, last_value, last_quality, last_good_ts, last_good_value';
 
@@ -197,7 +208,10 @@ function newAcc(series: number, bucket: number): Acc {
     numMin: null,
     numMax: null,
     delta: 0,
-    stateMs: new Float64Array(STATE_COUNT),
+    st0: 0,
+    st1: 0,
+    st2: 0,
+    st3: 0,
     integral: 0,
     heldMs: 0,
     firstTs: null,
@@ -218,7 +232,7 @@ function mergeAcc(into: Acc, a: Acc): void {
   if (a.numMin !== null && (into.numMin === null || a.numMin < into.numMin)) into.numMin = a.numMin;
   if (a.numMax !== null && (into.numMax === null || a.numMax > into.numMax)) into.numMax = a.numMax;
   into.delta += a.delta;
-  for (let k = 0; k < STATE_COUNT; k++) into.stateMs[k] = (into.stateMs[k] as number) + (a.stateMs[k] as number);
+  addStates(into, a);
   into.integral += a.integral;
   into.heldMs += a.heldMs;
   if (a.firstTs !== null && (into.firstTs === null || a.firstTs < into.firstTs)) into.firstTs = a.firstTs;
@@ -233,6 +247,25 @@ function mergeAcc(into: Acc, a: Acc): void {
   }
 }
 
+// the accumulator has one field per state slot
+const FOUR_SLOTS: 4 = STATE_COUNT;
+
+function addStates(into: Acc, a: Acc): void {
+  into.st0 += a.st0;
+  into.st1 += a.st1;
+  into.st2 += a.st2;
+  into.st3 += a.st3;
+}
+
+/** slot: index in MACHINE_STATES (agent/kpi/state-time.ts decodes to it) */
+function addStateMs(a: Acc, slot: number, ms: number): void {
+  if (slot >= FOUR_SLOTS) throw new Error(`state slot ${slot}`);
+  if (slot === 0) a.st0 += ms;
+  else if (slot === 1) a.st1 += ms;
+  else if (slot === 2) a.st2 += ms;
+  else a.st3 += ms;
+}
+
 function fromDb(r: DbRollupRow): Acc {
   const a = newAcc(r.series, r.bucket);
   a.n = r.n;
@@ -242,10 +275,10 @@ function fromDb(r: DbRollupRow): Acc {
   a.numMin = r.num_min;
   a.numMax = r.num_max;
   a.delta = r.delta;
-  a.stateMs[0] = r.running_ms;
-  a.stateMs[1] = r.idle_ms;
-  a.stateMs[2] = r.down_ms;
-  a.stateMs[3] = r.planned_stop_ms;
+  a.st0 = r.running_ms;
+  a.st1 = r.idle_ms;
+  a.st2 = r.down_ms;
+  a.st3 = r.planned_stop_ms;
   a.integral = r.integral;
   a.heldMs = r.held_ms;
   a.firstTs = r.first_ts;
@@ -257,13 +290,30 @@ function fromDb(r: DbRollupRow): Acc {
   return a;
 }
 
-function accParams(a: Acc): DbValue[] {
-  const s = a.stateMs;
-  return [
-    a.series, a.bucket, a.n, a.nGood, a.numN, a.numSum, a.numMin, a.numMax, a.delta,
-    s[0] as number, s[1] as number, s[2] as number, s[3] as number, a.integral, a.heldMs,
-    a.firstTs, a.lastTs, a.lastValue, a.lastQuality, a.lastGoodTs, a.lastGoodValue,
-  ];
+/** The row's parameters, written into `out` (one array reused for every row of a flush). */
+function accParams(a: Acc, out: DbValue[]): DbValue[] {
+  out[0] = a.series;
+  out[1] = a.bucket;
+  out[2] = a.n;
+  out[3] = a.nGood;
+  out[4] = a.numN;
+  out[5] = a.numSum;
+  out[6] = a.numMin;
+  out[7] = a.numMax;
+  out[8] = a.delta;
+  out[9] = a.st0;
+  out[10] = a.st1;
+  out[11] = a.st2;
+  out[12] = a.st3;
+  out[13] = a.integral;
+  out[14] = a.heldMs;
+  out[15] = a.firstTs;
+  out[16] = a.lastTs;
+  out[17] = a.lastValue;
+  out[18] = a.lastQuality;
+  out[19] = a.lastGoodTs;
+  out[20] = a.lastGoodValue;
+  return out;
 }
 
 function upsertSql(table: string): string {
@@ -371,7 +421,7 @@ class Accumulator {
       const end = Math.min(b, (Math.floor(a / MINUTE_MS) + 1) * MINUTE_MS);
       const acc = this.bucketAcc(st, a);
       const ms = end - a;
-      if (slot >= 0) acc.stateMs[slot] = (acc.stateMs[slot] as number) + ms;
+      if (slot >= 0) addStateMs(acc, slot, ms);
       else {
         acc.integral += value * ms;
         acc.heldMs += ms;
@@ -388,6 +438,10 @@ export class RollupStore {
   private readonly created = new Set<number>();
   private readonly pending = new Accumulator();
   private lastFlush = Date.now();
+  private batchStamp = 0;
+  private readonly decoders = new Map<string, StateDecoder>();
+  /** the upsert parameters (an array binds its elements in order) */
+  private readonly params = new Array<DbValue>(21).fill(null);
   /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
   private rollupId: number;
   private processedId: number;
@@ -396,6 +450,8 @@ export class RollupStore {
         upsertMinute: Database.Statement;
         upsertHour: Database.Statement;
         setMeta: Database.Statement<[string]>;
+        newestHour: Database.Statement<[number]>;
+        lastGoodHour: Database.Statement<[number]>;
       }
     | undefined;
 
@@ -417,48 +473,68 @@ export class RollupStore {
       upsertMinute: this.db.prepare(upsertSql('rollup_minute')),
       upsertHour: this.db.prepare(upsertSql('rollup_hour')),
       setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES ('rollup_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      // (series, bucket) is the key of the WITHOUT ROWID table: both are one seek from the end
+      newestHour: this.db.prepare('SELECT last_ts, last_value, last_quality, last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
+      lastGoodHour: this.db.prepare('SELECT last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_good_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
     };
     return this.stmtCache;
   }
 
   /**
-   * Brings the tables up to date with every committed sample (start-up after a crash):
-   * recomputes, per series, the range holding samples with id > rollup_id.
+   * Brings the tables up to date with every committed sample (start-up after a crash): the
+   * samples with id > rollup_id go through the incremental path in id order, each series
+   * starting from the baseline of its newest hour row; a series whose samples arrived out of
+   * order is recomputed from raw rows there (ingest). A range recomputation per series would
+   * scan the ts index once per series: with tens of thousands of tags, hours.
    */
   replay(lastId: number): void {
     this.pending.clear();
-    for (const st of this.states.values()) st.acc = undefined;
-    if (lastId > this.rollupId) {
-      const ranges = this.db
-        .prepare('SELECT series, MIN(ts) AS lo, MAX(ts) AS hi FROM samples WHERE id > ? GROUP BY series')
-        .all(this.rollupId) as { series: number; lo: number; hi: number }[];
-      this.db.transaction(() => {
-        for (const r of ranges) this.recompute(r.series, r.lo, r.hi);
-        this.stmt.setMeta.run(String(lastId));
-      })();
-    }
-    this.rollupId = lastId;
-    this.processedId = lastId;
-    this.states.clear(); // reloaded lazily from raw rows
+    this.states.clear();
     this.created.clear();
+    this.processedId = this.rollupId;
+    if (lastId > this.rollupId) {
+      const read = this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? AND id <= ? ORDER BY id LIMIT ?');
+      let after = this.rollupId;
+      for (;;) {
+        const rows = read.all(after, lastId, REPLAY_CHUNK) as (RawRow & { series: number })[];
+        const last = rows[rows.length - 1];
+        if (last === undefined) break;
+        const stored: StoredSample[] = [];
+        const sids: number[] = [];
+        for (const r of rows) {
+          const name = this.seriesName(r.series);
+          if (name === undefined) continue;
+          stored.push({ id: r.id, machine: name.machine, signal: name.signal, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad' });
+          sids.push(r.series);
+        }
+        this.ingest(stored, sids, false);
+        after = last.id;
+      }
+    }
+    this.processedId = lastId;
+    this.flush();
+    this.rollupId = lastId;
   }
 
   /** After a commit: the samples, in id order, all with ids above everything seen before. */
-  ingest(samples: readonly StoredSample[], seriesIds: readonly number[]): void {
+  ingest(samples: readonly StoredSample[], seriesIds: readonly number[], mayFlush = true): void {
     if (samples.length === 0) return;
     // a series receiving a sample older than its newest is recomputed, the rest is incremental
     let late: Map<number, { lo: number; hi: number }> | undefined;
-    const newest = new Map<number, number>();
+    const stamp = ++this.batchStamp;
+    const sts = new Array<SeriesState>(samples.length);
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i] as StoredSample;
-      const sid = seriesIds[i] as number;
-      const st = this.state(sid);
-      const prev = newest.get(sid) ?? (st.hasLast ? st.lastTs : -Infinity);
-      if (s.ts < prev) {
-        late ??= new Map();
-        late.set(sid, { lo: Infinity, hi: -Infinity });
+      const st = this.state(seriesIds[i] as number);
+      sts[i] = st;
+      if (st.batch !== stamp) {
+        st.batch = stamp;
+        st.batchNewest = st.hasLast ? st.lastTs : -Infinity;
       }
-      if (s.ts > prev) newest.set(sid, s.ts);
+      if (s.ts < st.batchNewest) {
+        late ??= new Map();
+        late.set(st.id, { lo: Infinity, hi: -Infinity });
+      } else st.batchNewest = s.ts;
     }
     if (late !== undefined) {
       // the tables must hold everything before this batch before ranges are rewritten
@@ -472,11 +548,11 @@ export class RollupStore {
       }
     }
     for (let i = 0; i < samples.length; i++) {
-      const sid = seriesIds[i] as number;
-      if (late?.has(sid)) continue;
+      const st = sts[i] as SeriesState;
+      if (late?.has(st.id)) continue;
       const s = samples[i] as StoredSample;
       const v = s.value;
-      this.pending.add(this.state(sid), s.ts, typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' && !Number.isFinite(v) ? null : v, QUALITY_CODE[s.quality]);
+      this.pending.add(st, s.ts, typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' && !Number.isFinite(v) ? null : v, QUALITY_CODE[s.quality]);
     }
     if (late !== undefined) {
       const ranges = late;
@@ -486,7 +562,7 @@ export class RollupStore {
       for (const sid of ranges.keys()) this.states.delete(sid); // reload from raw rows
     }
     this.processedId = (samples[samples.length - 1] as StoredSample).id;
-    if (this.pending.size >= this.opts.maxPending || Date.now() - this.lastFlush >= this.opts.flushMs) this.flush();
+    if (this.pending.size >= this.opts.maxPending || (mayFlush && Date.now() - this.lastFlush >= this.opts.flushMs)) this.flush();
   }
 
   /** Writes pending contributions and the rollup cursor in one transaction. */
@@ -505,8 +581,8 @@ export class RollupStore {
     }
     const upto = this.processedId;
     this.db.transaction(() => {
-      for (const a of this.pending.minutes.values()) this.stmt.upsertMinute.run(...accParams(a));
-      for (const a of hours.values()) this.stmt.upsertHour.run(...accParams(a));
+      for (const a of this.pending.minutes.values()) this.stmt.upsertMinute.run(accParams(a, this.params));
+      for (const a of hours.values()) this.stmt.upsertHour.run(accParams(a, this.params));
       this.stmt.setMeta.run(String(upto));
     })();
     this.pending.clear();
@@ -548,6 +624,18 @@ export class RollupStore {
     }
     out.sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : a.start - b.start));
     return out;
+  }
+
+  /**
+   * Rollup rows are complete for buckets ending at or before this time. A writer flushes before
+   * every read: always. A read-only reader (`shopfloor-agent kpi` beside a running agent) sees
+   * only what the writer has flushed (up to `flushMs` behind): the oldest sample above the
+   * writer's cursor bounds it (a late sample above the cursor included).
+   */
+  coveredUntil(readonly: boolean): number {
+    if (!readonly) return Infinity;
+    const row = this.db.prepare("SELECT MIN(ts) AS ts FROM samples WHERE id > coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'rollup_id'), 0)").get() as { ts: number | null } | undefined;
+    return row?.ts ?? Infinity;
   }
 
   /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */
@@ -625,7 +713,7 @@ export class RollupStore {
     // (without one, the newest sample's hold stays open: it is added at read time, not stored)
     if (next) acc.add(st, next.ts, next.value, next.quality);
     this.db.prepare('DELETE FROM rollup_minute WHERE series = ? AND bucket >= ? AND bucket < ?').run(sid, a, b);
-    for (const m of acc.minutes.values()) this.stmt.upsertMinute.run(...accParams(m));
+    for (const m of acc.minutes.values()) this.stmt.upsertMinute.run(accParams(m, this.params));
     // the hours overlapping [a, b), re-derived from their minutes
     const ha = Math.floor(a / HOUR_MS) * HOUR_MS;
     const hb = Math.ceil(b / HOUR_MS) * HOUR_MS;
@@ -641,7 +729,7 @@ export class RollupStore {
       }
       mergeAcc(h, fromDb(r));
     }
-    for (const h of hours.values()) this.stmt.upsertHour.run(...accParams(h));
+    for (const h of hours.values()) this.stmt.upsertHour.run(accParams(h, this.params));
   }
 
   private allSeries(): { id: number; machine: string; signal: string }[] {
@@ -653,29 +741,50 @@ export class RollupStore {
     this.created.add(sid);
   }
 
-  /** The incremental state of a series, loaded from raw rows the first time. */
+  /**
+   * The incremental state of a series, loaded the first time from its newest hour row (the last
+   * sample and the last good one). Only series that have a state have contributions pending, so
+   * for this one the tables hold every sample up to processedId.
+   */
   private state(sid: number): SeriesState {
     let st = this.states.get(sid);
     if (st !== undefined) return st;
     const name = this.seriesName(sid) ?? { machine: '', signal: '' };
     st = this.freshState(sid, name.machine, name.signal);
-    if (this.created.delete(sid)) {
-      // a scan of the ts index for rows that cannot exist would read the whole table
-      this.states.set(sid, st);
-      return st;
-    }
-    const last = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? AND id <= ? ORDER BY ts DESC, id DESC LIMIT 1').get(sid, this.processedId) as RawRow | undefined;
-    if (last) {
-      if (st.kind === 'counter') {
-        const g = this.db
-          .prepare("SELECT id, ts, value, quality FROM samples WHERE series = ? AND id <= ? AND quality = 0 AND typeof(value) IN ('integer', 'real') ORDER BY ts DESC, id DESC LIMIT 1")
-          .get(sid, this.processedId) as RawRow | undefined;
-        if (g) new Accumulator(Infinity, Infinity).add(st, g.ts, g.value, g.quality);
-      }
-      new Accumulator(Infinity, Infinity).add(st, last.ts, last.value, last.quality);
-    }
     this.states.set(sid, st);
+    if (this.created.delete(sid)) return st; // created just now: nothing to look up
+    const h = this.stmt.newestHour.get(sid) as { last_ts: number; last_value: DbValue; last_quality: number; last_good_ts: number | null; last_good_value: DbValue } | undefined;
+    if (h === undefined) return st;
+    const warm = new Accumulator(Infinity, Infinity);
+    if (st.kind === 'counter') {
+      // the counter baseline: the last good numeric value (normally in the same row)
+      let good: { ts: number; value: DbValue } | undefined;
+      if (h.last_good_ts !== null) good = { ts: h.last_good_ts, value: h.last_good_value };
+      else {
+        const r = this.stmt.lastGoodHour.get(sid) as { last_good_ts: number; last_good_value: DbValue } | undefined;
+        if (r) good = { ts: r.last_good_ts, value: r.last_good_value };
+      }
+      if (good !== undefined && typeof good.value !== 'number') {
+        // a good non-numeric counter value (rare): the last numeric one from raw rows
+        const r = this.db
+          .prepare("SELECT ts, value FROM samples WHERE series = ? AND id <= ? AND quality = 0 AND typeof(value) IN ('integer', 'real') ORDER BY ts DESC, id DESC LIMIT 1")
+          .get(sid, this.processedId) as { ts: number; value: DbValue } | undefined;
+        good = r;
+      }
+      if (good !== undefined) warm.add(st, good.ts, good.value, 0);
+    }
+    warm.add(st, h.last_ts, h.last_value, h.last_quality);
     return st;
+  }
+
+  /** one per machine: only `state` series decode, and all of a machine's share its stateMap */
+  private decoderOf(machine: string): StateDecoder {
+    let d = this.decoders.get(machine);
+    if (d === undefined) {
+      d = makeStateDecoder(this.opts.series.stateMap(machine));
+      this.decoders.set(machine, d);
+    }
+    return d;
   }
 
   private freshState(sid: number, machine: string, signal: string): SeriesState {
@@ -688,7 +797,7 @@ export class RollupStore {
       kind,
       rollover: kind === 'counter' ? cfg.rollover(machine, signal) : 0,
       maxHold: cfg.maxHoldMs(machine),
-      decoder: makeStateDecoder(cfg.stateMap(machine)),
+      decoder: kind === 'state' ? this.decoderOf(machine) : NO_STATES,
       hasLast: false,
       lastTs: 0,
       holdSlot: -1,
@@ -696,6 +805,8 @@ export class RollupStore {
       hasGood: false,
       lastGood: 0,
       acc: undefined,
+      batch: 0,
+      batchNewest: -Infinity,
     };
   }
 
@@ -709,14 +820,15 @@ const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
 
 /** Adds only the hold part of a tail accumulator (it holds no samples). */
 function mergeTail(into: Acc, a: Acc): void {
-  for (let k = 0; k < STATE_COUNT; k++) into.stateMs[k] = (into.stateMs[k] as number) + (a.stateMs[k] as number);
+  addStates(into, a);
   into.integral += a.integral;
   into.heldMs += a.heldMs;
 }
 
 function toRow(machine: string, signal: string, a: Acc, size: number): RollupRow {
+  const slots = [a.st0, a.st1, a.st2, a.st3];
   const stateMs = {} as Record<MachineState, number>;
-  MACHINE_STATES.forEach((name, i) => (stateMs[name] = a.stateMs[i] as number));
+  MACHINE_STATES.forEach((name, i) => (stateMs[name] = slots[i] ?? 0));
   return {
     machine,
     signal,

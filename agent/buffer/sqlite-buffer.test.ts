@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { BatchWriter, SqliteBuffer, SCHEMA_VERSION } from './index.ts';
 import type { Sample } from '../model/index.ts';
 
@@ -81,6 +82,34 @@ describe('SqliteBuffer', () => {
     // from disk, ordered by ts: idle@100, running@200, down@250, running@300 → running since 300
     expect(b2.latest('m1').find((l) => l.signal === 'state')).toMatchObject({ value: 'running', ts: 300, since: 300 });
     b2.close();
+  });
+
+  it('restores the latest value and "since" from the rollups after a restart, as raw rows say (many minutes, qualities, late samples)', () => {
+    let run = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ dt: fc.oneof(fc.integer({ min: 0, max: 5 * 60_000 }), fc.constantFrom(0, 59_999, 60_000, 61_000)), v: fc.constantFrom('running', 'idle', 'down'), q: fc.constantFrom<Sample['quality']>('good', 'good', 'good', 'bad') }), { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        (steps, readonly) => {
+          const d = join(dir, String(run++));
+          const samples = steps.map((x) => s(1_000_000 + x.dt, x.q === 'bad' ? null : x.v, 'state', 'm1', x.q));
+          const b = new SqliteBuffer({ dataDir: d });
+          for (let i = 0; i < samples.length; i += 7) b.commit(samples.slice(i, i + 7));
+          const live = b.latest('m1')[0];
+          b.close();
+          // the reference, from the raw rows in (ts, id) order: the last run of equal value and quality
+          const ordered = samples.map((x, id) => ({ ...x, id })).sort((a, c) => a.ts - c.ts || a.id - c.id);
+          const last = ordered[ordered.length - 1] as Sample;
+          let i = ordered.length - 1;
+          while (i > 0 && ordered[i - 1]?.value === last.value && ordered[i - 1]?.quality === last.quality) i--;
+          const b2 = new SqliteBuffer({ dataDir: d, readonly });
+          expect(b2.latest('m1')).toEqual([{ machine: 'm1', signal: 'state', ts: last.ts, value: last.value, quality: last.quality, since: ordered[i]?.ts }]);
+          b2.close();
+          expect(live).toMatchObject({ value: last.value, quality: last.quality, ts: last.ts });
+        },
+      ),
+      { numRuns: Number(process.env.SFA_PROP_RUNS ?? 150) },
+    );
   });
 
   it('downsamples series: mean of gauges, last value of counters', () => {

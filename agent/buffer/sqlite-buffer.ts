@@ -22,7 +22,12 @@ export interface BufferOptions {
   deadLetterCap: number;
   /** per-series settings the rollups need (counter rollover, maxHold, stateMap) */
   rollupSeries: RollupSeriesConfig;
-  /** rollup contributions are written at most this often (ms); a crash replays the rest */
+  /**
+   * rollup contributions are written at most this often (ms); a crash replays the rest. Each
+   * flush upserts one minute and one hour row per series touched, so with many tags at 1 Hz a
+   * short interval writes more rollup rows than samples; reads flush first, so it never delays
+   * a query.
+   */
   rollupFlushMs: number;
   /** a hard limit on the file in pages (SQLite max_page_count): past it commits fail with SQLITE_FULL, as on a full disk */
   maxPageCount: number | undefined;
@@ -33,11 +38,13 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   readonly: false,
   deadLetterCap: 10_000,
   rollupSeries: ROLLUP_SERIES_DEFAULTS,
-  rollupFlushMs: 1000,
+  rollupFlushMs: 60_000,
   maxPageCount: undefined,
 };
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
+/** rows per multi-row INSERT (250 parameters, far below SQLite's limit of 32,766) */
+const ROWS_PER_INSERT = 50;
 const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
 const QUALITY_JSON: readonly string[] = QUALITY_NAME.map((q) => JSON.stringify(q));
 
@@ -96,6 +103,10 @@ function toDbValue(v: SampleValue): number | string | null {
 
 export class SqliteBuffer {
   readonly path: string;
+  /** opened read-only (`shopfloor-agent kpi` beside a running agent) */
+  get readOnly(): boolean {
+    return this.opts.readonly;
+  }
   private readonly db: Database.Database;
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesByMachine = new Map<string, Map<string, number>>();
@@ -109,6 +120,7 @@ export class SqliteBuffer {
   private readonly insertBatch: (samples: readonly Sample[], first: number, sids: number[], stored: StoredSample[]) => void;
   private readonly stmt: {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
+    insertMany: Database.Statement<unknown[]>;
     insertSeries: Database.Statement<[string, string]>;
     readAfter: Database.Statement<[number, number]>;
     readAfterRaw: Database.Statement<[number, number]>;
@@ -148,20 +160,35 @@ export class SqliteBuffer {
     }
     this.stmt = {
       insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
+      insertMany: this.db.prepare<unknown[]>(`INSERT INTO samples (id, series, ts, value, quality) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       readAfter: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?'),
       readAfterRaw: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?').raw(true),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
     };
+    // rows go in ROWS_PER_INSERT at a time through one statement (half the cost per row of one
+    // statement per row: the crossing into SQLite is paid per statement); the rest one by one
+    const args = new Array<number | string | null>(ROWS_PER_INSERT * 5);
+    const last = (ROWS_PER_INSERT - 1) * 5;
     this.insertBatch = this.db.transaction((samples: readonly Sample[], first: number, sids: number[], stored: StoredSample[]) => {
-      for (let i = 0; i < samples.length; i++) {
+      const n = samples.length;
+      const whole = n - (n % ROWS_PER_INSERT);
+      for (let i = 0; i < n; i++) {
         const s = samples[i] as Sample;
         const id = first + i;
         const sid = this.seriesId(s.machine, s.signal);
         sids[i] = sid;
-        this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
         stored[i] = { id, machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality };
+        if (i < whole) {
+          const k = (i % ROWS_PER_INSERT) * 5;
+          args[k] = id;
+          args[k + 1] = sid;
+          args[k + 2] = s.ts;
+          args[k + 3] = toDbValue(s.value);
+          args[k + 4] = QUALITY_CODE[s.quality];
+          if (k === last) this.stmt.insertMany.run(args); // an array binds its elements in order
+        } else this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
       }
     });
     for (const s of this.db.prepare('SELECT id, machine, signal FROM series').all() as SeriesRow[]) {
@@ -173,12 +200,12 @@ export class SqliteBuffer {
       .get() as { n: number; last: number };
     this.sampleCount = counts.n;
     this.lastId = counts.last;
-    this.loadLatest();
     this.rollups = new RollupStore(this.db, (id) => this.seriesById.get(id), (m, s) => this.seriesIds.get(key(m, s)), {
       series: this.opts.rollupSeries,
       flushMs: this.opts.rollupFlushMs,
     });
     if (!this.opts.readonly) this.rollups.replay(this.lastId);
+    this.loadLatest();
   }
 
   /** Commit samples in one transaction, synchronously; returns them with their ids. */
@@ -386,8 +413,9 @@ export class SqliteBuffer {
   }
 
   latest(machine?: string): LatestValue[] {
-    const all = [...this.latestByKey.values()];
-    return machine === undefined ? all : all.filter((l) => l.machine === machine);
+    const out: LatestValue[] = [];
+    for (const l of this.latestByKey.values()) if (machine === undefined || l.machine === machine) out.push({ ...l });
+    return out;
   }
 
   /**
@@ -544,33 +572,70 @@ export class SqliteBuffer {
     return { id: r.id, machine: s.machine, signal: s.signal, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad' };
   }
 
+  /** in place: one object per series, not one per sample (latest() hands out copies) */
   private updateLatest(k: number, s: StoredSample): void {
     const prev = this.latestByKey.get(k);
-    if (prev && prev.ts > s.ts) return; // a late sample does not change "now"
-    const changed = !prev || prev.value !== s.value || prev.quality !== s.quality;
-    this.latestByKey.set(k, {
-      machine: s.machine,
-      signal: s.signal,
-      ts: s.ts,
-      value: s.value,
-      quality: s.quality,
-      since: changed ? s.ts : prev.since,
-    });
+    if (prev === undefined) {
+      this.latestByKey.set(k, { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts });
+      return;
+    }
+    if (prev.ts > s.ts) return; // a late sample does not change "now"
+    if (prev.value !== s.value || prev.quality !== s.quality) prev.since = s.ts;
+    prev.ts = s.ts;
+    prev.value = s.value;
+    prev.quality = s.quality;
   }
 
+  /**
+   * The newest value of every series at start-up. A writer has just replayed its rollups, so
+   * each series' newest hour row holds it: one key seek per series. (The samples table is
+   * indexed by ts only: a per-series scan would read the whole table for a quiet series, hours
+   * for a big buffer with many tags.) A read-only reader cannot count on the writer having
+   * flushed its rollups and reads raw rows. `since` is restored exactly for `state` (the
+   * dashboard's "in this state since"); other signals start from their newest sample.
+   */
   private loadLatest(): void {
-    const last = this.db.prepare('SELECT id, ts, value, quality FROM samples WHERE series = ? ORDER BY ts DESC, id DESC LIMIT 1');
-    const lastDifferent = this.db.prepare(
-      'SELECT MAX(ts) AS ts FROM samples WHERE series = ? AND (value IS NOT ? OR quality != ?)',
-    );
-    const firstAfter = this.db.prepare('SELECT MIN(ts) AS ts FROM samples WHERE series = ? AND ts > ?');
+    const newestHour = this.db.prepare('SELECT last_ts AS ts, last_value AS value, last_quality AS quality FROM rollup_hour WHERE series = ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1');
+    const newestRaw = this.db.prepare('SELECT ts, value, quality FROM samples WHERE series = ? ORDER BY ts DESC, id DESC LIMIT 1');
+    const last = this.opts.readonly ? newestRaw : newestHour;
     for (const [id, s] of this.seriesById) {
-      const r = last.get(id) as Row | undefined;
+      const r = last.get(id) as { ts: number; value: SampleValue; quality: number } | undefined;
       if (!r) continue;
-      const diff = lastDifferent.get(id, r.value, r.quality) as { ts: number | null };
-      const since = diff.ts === null ? r.ts : ((firstAfter.get(id, diff.ts) as { ts: number | null }).ts ?? r.ts);
+      const since = s.signal === 'state' ? this.stateSince(id, r) : r.ts;
       this.latestByKey.set(id, { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
     }
+  }
+
+  /**
+   * When the newest value of a state series began: its minute rollups walked back from the
+   * newest; a minute that ended on another value (or quality) ends the walk, the run began at
+   * the first sample after it. A minute holding several samples may hide another value inside:
+   * its raw rows are checked (that minute only). A read-only reader scans raw rows.
+   */
+  private stateSince(id: number, newest: { ts: number; value: SampleValue; quality: number }): number {
+    // (ts, id) order, as everywhere: equal timestamps are ordered by arrival
+    const otherIn = this.db.prepare('SELECT ts, id FROM samples WHERE series = ? AND ts >= ? AND ts < ? AND (value IS NOT ? OR quality != ?) ORDER BY ts DESC, id DESC LIMIT 1');
+    const firstAfter = this.db.prepare('SELECT ts FROM samples WHERE series = ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT 1');
+    const runAfter = (other: { ts: number; id: number }): number => (firstAfter.get(id, other.ts, other.ts, other.id) as { ts: number } | undefined)?.ts ?? newest.ts;
+    if (this.opts.readonly) {
+      const other = otherIn.get(id, -Infinity, Infinity, newest.value, newest.quality) as { ts: number; id: number } | undefined;
+      return other ? runAfter(other) : ((firstAfter.get(id, -Infinity, -Infinity, 0) as { ts: number } | undefined)?.ts ?? newest.ts);
+    }
+    const rows = this.db
+      .prepare('SELECT bucket, n, first_ts, last_ts, last_value, last_quality FROM rollup_minute WHERE series = ? ORDER BY bucket DESC')
+      .iterate(id) as IterableIterator<{ bucket: number; n: number; first_ts: number; last_ts: number; last_value: SampleValue; last_quality: number }>;
+    let since = newest.ts;
+    for (const r of rows) {
+      if (r.n === 0) continue; // a minute the previous value was only held through
+      // the minute's last sample is the newest of its timestamp (ties go to the later arrival)
+      if (r.last_value !== newest.value || r.last_quality !== newest.quality) return runAfter({ ts: r.last_ts, id: Number.MAX_SAFE_INTEGER });
+      if (r.n > 1) {
+        const other = otherIn.get(id, r.bucket, r.bucket + 60_000, newest.value, newest.quality) as { ts: number; id: number } | undefined;
+        if (other) return runAfter(other);
+      }
+      since = r.first_ts;
+    }
+    return since;
   }
 }
 
