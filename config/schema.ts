@@ -106,6 +106,8 @@ export const opcuaSourceSchema = z.strictObject({
   maxItemsPerSubscription: z.number().int().min(1).max(100_000).default(10_000),
   /** monitored items per CreateMonitoredItems call (many PLC servers refuse more than 1000) */
   maxItemsPerCall: z.number().int().min(1).max(1000).default(1000),
+  /** notifications per Publish response (0: as many as the server sends); small responses keep the agent's memory flat */
+  maxNotificationsPerPublish: z.number().int().min(0).max(100_000).default(1000),
   /** a subscription reports at least this often (data or keep-alive); silence past twice this rebuilds it */
   keepAliveMs: z.number().int().min(100).max(600_000).default(10_000),
   /** connect, open a session and subscribe within this time, or try again */

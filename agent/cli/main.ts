@@ -53,9 +53,10 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 async function runAgent(config: Config, log: Logger): Promise<number> {
-  // loaded on demand: node-opcua alone takes a second to import, which `check` and `--help` need not pay
-  const [{ Agent }, { startDemoPlant }] = await Promise.all([import('../runtime/agent.ts'), import('./simulator-hook.ts')]);
-  const agent = new Agent(config, log, { startSimulator: startDemoPlant });
+  // loaded on demand: node-opcua alone takes a second to import, which `check` and `--help` need
+  // not pay; the demo plant (an OPC UA server and a broker) only when it is enabled
+  const { Agent } = await import('../runtime/agent.ts');
+  const agent = new Agent(config, log, { startSimulator: async (c, l) => (await import('./simulator-hook.ts')).startDemoPlant(c, l) });
   try {
     await agent.start();
   } catch (err) {

@@ -125,7 +125,8 @@ export class Agent {
     }
     this.retention.start();
     this.forwarder?.start();
-    const normalise = createNormaliser(this.config.machines);
+    // without any stateMap there is nothing to map: samples pass through as they are
+    const normalise = this.config.machines.some((m) => Object.keys(m.stateMap).length > 0) ? createNormaliser(this.config.machines) : undefined;
     for (const src of this.config.sources) {
       this.log.debug({ source: src.id }, 'starting source');
       const driver = await this.createDriver(src);
@@ -211,18 +212,18 @@ export class Agent {
     }
   }
 
-  private contextFor(sourceId: string, normalise: (s: Sample) => Sample): DriverContext {
+  private contextFor(sourceId: string, normalise: ((s: Sample) => Sample) | undefined): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
     const stored = this.metrics.samplesStored.labels(sourceId);
-    const seen = (samples: readonly Sample[]): Sample[] => {
+    const seen = (samples: readonly Sample[]): readonly Sample[] => {
       if (samples.length > 0) {
         status.lastSampleAt = Date.now();
         stored.inc(samples.length);
         // MES order events name machines they do not measure: they say nothing about a tile's freshness
         for (const s of samples) if (s.signal !== 'order_event') status.machines.add(s.machine);
       }
-      return samples.map(normalise);
+      return normalise ? samples.map(normalise) : samples;
     };
     return {
       log,

@@ -14,7 +14,7 @@ import {
   type ClientSession,
   type DataValue,
   type ReferenceDescription,
-} from 'node-opcua';
+} from 'node-opcua-client';
 
 export interface BrowsedVariable {
   nodeId: string;

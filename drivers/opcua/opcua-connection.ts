@@ -9,9 +9,9 @@ import {
   OPCUAClient,
   SecurityPolicy,
   UserTokenType,
-  type OPCUACertificateManager,
   type UserIdentityInfo,
-} from 'node-opcua';
+} from 'node-opcua-client';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { AgentError } from '../../agent/errors.ts';
 import type { OpcuaSourceConfig } from '../../config/schema.ts';
 import { thumbprintOf, trustCommand } from './opcua-pki.ts';

@@ -25,9 +25,9 @@ import {
   type ClientSubscription,
   type DataValue,
   type MonitoringParametersOptions,
-  type OPCUACertificateManager,
   type OPCUAClient,
-} from 'node-opcua';
+} from 'node-opcua-client';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { resolve } from 'node:path';
 import type { Sample } from '../../agent/model/index.ts';
 import type { AgentError } from '../../agent/errors.ts';
@@ -66,7 +66,8 @@ interface TagPlan {
   paramsKey: string;
   /** the server's verdict on the monitored item: "Good", "BadNodeIdUnknown" … */
   status: string;
-  warned: Set<ValueIssue>;
+  /** issues already logged for this tag (created on the first one: most tags never have any) */
+  warned: Set<ValueIssue> | undefined;
 }
 
 interface LiveSubscription {
@@ -139,6 +140,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     this.id = config.id;
     this.options = { ...OPCUA_DRIVER_DEFAULTS, ...options };
     this.pkiDir = resolve(this.options.pkiDir);
+    const sharedParams = new Map<string, MonitoringParametersOptions>();
     this.tags = config.tags.map((t) => {
       const samplingIntervalMs = t.samplingIntervalMs ?? config.samplingIntervalMs;
       const deadband = t.deadband ?? config.deadband;
@@ -157,7 +159,13 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
           : {}),
       };
       const paramsKey = JSON.stringify([params.samplingInterval, params.queueSize, params.discardOldest, deadband?.type, deadband?.value]);
-      return { nodeId: t.nodeId, machine: t.machine, signal: t.signal, scale: t.scale, samplingIntervalMs, params, paramsKey, status: 'Pending', warned: new Set() };
+      // tags with equal settings share one parameters object (tens of thousands of tags)
+      let shared = sharedParams.get(paramsKey);
+      if (shared === undefined) {
+        shared = params;
+        sharedParams.set(paramsKey, params);
+      }
+      return { nodeId: t.nodeId, machine: t.machine, signal: t.signal, scale: t.scale, samplingIntervalMs, params: shared, paramsKey, status: 'Pending', warned: undefined };
     });
   }
 
@@ -311,7 +319,9 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       requestedPublishingInterval: publishingInterval,
       requestedMaxKeepAliveCount: keepAliveCount,
       requestedLifetimeCount: Math.max(keepAliveCount * 3, Math.ceil(this.config.sessionTimeoutMs / publishingInterval)),
-      maxNotificationsPerPublish: 0,
+      // bounded responses: a response is decoded whole, so 50,000 notifications at once would all be
+      // alive together and outgrow V8's young generation (memory up, GC time up)
+      maxNotificationsPerPublish: this.config.maxNotificationsPerPublish,
       publishingEnabled: true,
       priority: 10,
     });
@@ -413,6 +423,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
   private onValue(ctx: DriverContext, tag: TagPlan, dv: DataValue): void {
     const { sample, issue } = convertDataValue(tag, dv, Date.now());
     if (issue) {
+      tag.warned ??= new Set();
       if (!tag.warned.has(issue)) {
         tag.warned.add(issue);
         const what =

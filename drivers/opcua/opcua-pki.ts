@@ -7,7 +7,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OPCUACertificateManager } from 'node-opcua';
+// a static import: the agent bundle turns a dynamic import of this CommonJS package into its default export only
+import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { AgentError } from '../../agent/errors.ts';
 
 export type CertificateState = 'trusted' | 'rejected';
@@ -80,7 +81,6 @@ export function findCertificate(pkiDir: string, thumbprint: string): PkiCertific
 
 /** The certificate manager of the agent's PKI (the folder and the agent's own key are created on first use). */
 export async function openCertificateManager(pkiDir: string, autoAccept: boolean): Promise<OPCUACertificateManager> {
-  const { OPCUACertificateManager } = await import('node-opcua');
   const cm = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: autoAccept, name: 'shopfloor-agent' });
   await cm.initialize();
   return cm;

@@ -2,7 +2,7 @@
  * OPC UA DataValue → Sample value, quality and timestamp. Pure: no I/O, no node-opcua client.
  * Prepared per tag at start-up (STYLE.md: hot paths computed once up front).
  */
-import { DataType, VariantArrayType, type DataValue } from 'node-opcua';
+import { DataType, VariantArrayType, type DataValue } from 'node-opcua-client';
 import type { Quality, Sample, SampleValue } from '../../agent/model/index.ts';
 
 /** Why a value could not be stored as it is (reported once per tag). */

@@ -6,9 +6,11 @@
  *   {type:'stored'}            → {type:'stored', samples}
  *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb} over the next ms;
  *   {type:'stop'}              → stops the agent and exits.
- * With SFA_BENCH_CPU_PROF=<dir>, run with `node --cpu-prof --cpu-prof-dir=<dir>` by the parent.
+ * With SFA_BENCH_CPU_PROF=<dir>, the measured window (only it) is profiled into <dir>/agent-<pid>.cpuprofile.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { loadConfigFile } from '../../config/index.ts';
@@ -25,12 +27,24 @@ const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/sel
 process.on('message', (m: { type: string; ms?: number }) => {
   if (m.type === 'stored') send({ type: 'stored', samples: agent.buffer.stats().samples });
   else if (m.type === 'measure') {
+    const prof = process.env.SFA_BENCH_CPU_PROF;
+    const session = prof ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
+    }
     const s0 = agent.buffer.stats().samples;
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     setTimeout(() => {
       const c = process.cpuUsage(c0);
       send({ type: 'measured', cpuMicros: c.user + c.system, samples: agent.buffer.stats().samples - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
+      if (session && prof) {
+        void session.post('Profiler.stop').then(({ profile }) => {
+          writeFileSync(join(prof, `agent-${process.pid}.cpuprofile`), JSON.stringify(profile));
+          session.disconnect();
+        });
+      }
     }, m.ms ?? 10_000);
   } else if (m.type === 'stop') {
     void agent.stop().then(() => process.exit(0));

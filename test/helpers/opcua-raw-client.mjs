@@ -1,21 +1,22 @@
 /**
  * The raw limit for test/bench/opcua.bench.ts: a bare node-opcua client (no agent, no storage)
  * monitoring tags 0…N-1 of an OpcuaTestServer in chunks of 1000. Args: endpoint, N, steady ms.
+ * Plain JavaScript run by plain Node, as the agent's bundle is: no TypeScript loader in the figure.
  * Sends { subscribeMs, cpuPerNotificationUs, notificationsPerS, rssMb } over IPC and exits.
  */
-import { AttributeIds, ClientMonitoredItemGroup, OPCUAClient, TimestampsToReturn } from 'node-opcua';
+import { AttributeIds, OPCUAClient, TimestampsToReturn } from 'node-opcua-client';
 import { readFileSync } from 'node:fs';
-import { tagNodeId } from './opcua-test-server.ts';
 
 const [endpoint = '', nArg = '0', steadyArg = '10000'] = process.argv.slice(2);
 const n = Number(nArg);
+const tagNodeId = (i) => `ns=1;s=Tag.${i}`; // as opcua-test-server.ts
 const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 } });
 const t0 = performance.now();
 await client.connect(endpoint);
 const session = await client.createSession();
 const sub = await session.createSubscription2({ requestedPublishingInterval: 1000, requestedMaxKeepAliveCount: 10, requestedLifetimeCount: 60, maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 10 });
 let notifications = 0;
-const groups: ClientMonitoredItemGroup[] = [];
+const groups = [];
 for (let i = 0; i < n; i += 1000) {
   const items = Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({ nodeId: tagNodeId(i + k), attributeId: AttributeIds.Value }));
   const g = await sub.monitorItems(items, { samplingInterval: 1000, queueSize: 1, discardOldest: true }, TimestampsToReturn.Both);
