@@ -10,6 +10,7 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Agent } from '../runtime/agent.ts';
 import { AgentError } from '../errors.ts';
 import { registerBenchmarkRoutes } from './benchmark-routes.ts';
+import { registerKpiRoutes } from './kpi-routes.ts';
 import { assertBindAllowed, registerAuth } from './auth.ts';
 import { registerDashboardAssets } from './dashboard-assets.ts';
 import { DashboardModel } from './dashboard-model.ts';
@@ -24,15 +25,6 @@ export interface HttpServer {
 }
 
 const time = timeParam;
-
-const kpiQuery = z.object({
-  from: time,
-  to: time,
-  machine: z.string().min(1).optional(),
-  line: z.string().min(1).optional(),
-  groupBy: z.enum(['none', 'hour', 'shift', 'day', 'order']).default('none'),
-  scope: z.enum(['machine', 'line', 'site']).default('machine'),
-});
 
 const seriesQuery = z.object({
   machine: z.string().min(1),
@@ -78,12 +70,7 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
 
   app.get('/api/machines', async () => agent.kpis.machines());
 
-  app.get('/api/kpis', async (req) => {
-    const q = kpiQuery.parse(req.query);
-    const { from, to } = window(q);
-    const rows = agent.kpis.query({ from, to, machine: q.machine, line: q.line, groupBy: q.groupBy, scope: q.scope });
-    return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), rows };
-  });
+  registerKpiRoutes(app, agent.kpis);
 
   registerBenchmarkRoutes(app, agent.kpis);
 

@@ -16,6 +16,12 @@
  *   4. line and site rows (`scope`) sum their machines' components, never average ratios.
  * A committed sample drops the cached hours it can change (its machine, from its hour on), so
  * late data recomputes exactly the windows it falls into.
+ *
+ * `queryJson` (the HTTP route's path) also keeps the JSON text of each whole past machine row
+ * (a day, a shift, an hour), so a month by day for the fleet is a splice of kept strings: no
+ * components summed, no lead times or ratios recomputed, no serialisation of 1,500 objects.
+ * A row's text is dropped with its window's components (a commit), and when the order book
+ * changes the lead times of its window (orders completed on that machine from then on).
  */
 import Database from 'better-sqlite3';
 import type { Config, MachineConfig } from '../../config/schema.ts';
@@ -153,6 +159,8 @@ export interface KpiServiceOptions {
   rollups: boolean;
   /** most cached (machine, hour) entries; past it the cache starts over */
   maxCacheEntries: number;
+  /** most characters of kept row JSON (`queryJson`); past it the kept rows start over */
+  maxRowCacheChars: number;
   /** longest range read from the buffer at once, ms */
   chunkMs: number;
   /** most windows a query may cut */
@@ -163,6 +171,8 @@ export const KPI_SERVICE_DEFAULTS: KpiServiceOptions = {
   cache: true,
   rollups: true,
   maxCacheEntries: 500_000,
+  // about 45,000 day rows (1.4 kB each): a year by day for 120 machines
+  maxRowCacheChars: 64 * 1024 * 1024,
   chunkMs: 24 * 3600 * 1000,
   maxWindows: 10_000,
 };
@@ -181,6 +191,19 @@ interface CacheEntry {
   end: number;
   components: KpiComponents;
   source: EnergySource;
+}
+
+/** The JSON text of a whole past machine row (`label`: the shift's name, if any). */
+interface RowText {
+  end: number;
+  label: string | undefined;
+  json: string;
+}
+
+/** A machine's orders, sorted by completion, and the order book they came from. */
+interface OrderIndex {
+  book: OrderBook;
+  byMachine: Map<string, OrderRecord[]>;
 }
 
 interface MachineCut extends Cut {
@@ -208,13 +231,17 @@ export class KpiService {
    * new signal drops the machine's cache (else a KPI asked for at start-up stays null).
    */
   private readonly cachedSignals = new Map<string, Set<string>>();
+  /** machine → "start|end" → JSON text of that whole past row (only where cutCache has the window) */
+  private readonly rowCache = new Map<string, Map<string, RowText>>();
+  private rowCacheChars = 0;
   private cacheEntries = 0;
   private hoursFromRollupsCount = 0;
   /** order_event and order_id samples by id; loaded on first use, then kept by onCommit */
   private orderSamples: Map<number, StoredSample> | undefined;
   private readonly pendingOrderSamples: StoredSample[] = [];
   private orderBook: OrderBook | undefined;
-  private ordersByMachine = new WeakMap<OrderBook, Map<string, OrderRecord[]>>();
+  /** kept after the book is dropped: a new book is compared with it to drop the rows it changes */
+  private orderIndex: OrderIndex | undefined;
   private readonly calendarMemo = new Map<string, unknown>();
 
   constructor(
@@ -284,31 +311,103 @@ export class KpiService {
     return scope === 'machine' ? rows : this.rollUp(rows, scope, q, this.orders());
   }
 
+  /**
+   * The JSON text of `query(q)` (the same characters as `JSON.stringify(query(q))`), with each
+   * whole past machine row spliced in from the text kept by an earlier query.
+   */
+  queryJson(q: KpiQuery): string {
+    if ((q.scope ?? 'machine') !== 'machine' || q.groupBy === 'order' || !this.opts.cache) return JSON.stringify(this.query(q));
+    const ids = this.selectMachines(q);
+    if (ids.length === 0) return '[]';
+    // first: a changed order book drops the rows whose lead times it changes
+    const book = this.orders();
+    const cuts = this.calendarCutsOf(q);
+    const n = cuts.length;
+    const keys = cuts.map((c) => `${c.start}|${c.end}`);
+    const parts = new Array<string>(ids.length * n);
+    // rows not kept (today's, or dropped by late data): machines with the same gaps share one
+    // list of windows, so the engine splits it once (the usual gap: today, on every machine)
+    const gaps = new Map<string, { cuts: MachineCut[]; at: number[] }>();
+    const stale: { id: string; m: number; gap: { cuts: MachineCut[]; at: number[] } }[] = [];
+    ids.forEach((id, m) => {
+      const kept = this.rowCache.get(id);
+      let missing: number[] | undefined;
+      for (let i = 0; i < n; i++) {
+        const hit = kept?.get(keys[i] as string);
+        if (hit !== undefined && hit.label === (cuts[i] as Cut).label) parts[m * n + i] = hit.json;
+        else (missing ??= []).push(i);
+      }
+      if (!missing) return;
+      const sig = missing.length === n ? '*' : missing.join(',');
+      let gap = gaps.get(sig);
+      if (!gap) {
+        gap = { cuts: missing.map((i) => cuts[i] as Cut), at: missing };
+        gaps.set(sig, gap);
+      }
+      stale.push({ id, m, gap });
+    });
+    if (stale.length > 0) {
+      const rows = this.machineRows(
+        stale.map((x) => x.id),
+        new Map(stale.map((x) => [x.id, x.gap.cuts])),
+        q,
+        book,
+      );
+      let r = 0;
+      for (const { id, m, gap } of stale) {
+        const whole = this.cutCache.get(id);
+        for (const i of gap.at) {
+          const json = JSON.stringify(rows[r++]);
+          parts[m * n + i] = json;
+          // only a whole past window (its components kept) is a row that cannot change by itself
+          if (whole?.has(keys[i] as string)) this.storeRow(id, keys[i] as string, { end: (cuts[i] as Cut).end, label: (cuts[i] as Cut).label, json });
+        }
+      }
+    }
+    return `[${parts.join(',')}]`;
+  }
+
   /** Machine rows. */
   kpis(q: KpiQuery): KpiRow[] {
+    const ids = this.selectMachines(q);
+    if (ids.length === 0) return [];
+    const book = this.orders();
+    const cutsByMachine = new Map<string, MachineCut[]>();
+    if (q.groupBy === 'order') {
+      for (const id of ids) {
+        const cuts = machineOrderPeriods(book, id, q.to)
+          .filter((s) => (s.end ?? q.to) > q.from && s.start < q.to)
+          .map((s): MachineCut => ({ start: Math.max(s.start, q.from), end: Math.min(s.end ?? q.to, q.to), label: s.orderId }));
+        cutsByMachine.set(id, cuts);
+      }
+    } else {
+      const cuts = this.calendarCutsOf(q);
+      for (const id of ids) cutsByMachine.set(id, cuts);
+    }
+    return this.machineRows(ids, cutsByMachine, q, book);
+  }
+
+  /** The machines a query asks for, configured ones first. */
+  private selectMachines(q: KpiQuery): string[] {
     if (!(q.to > q.from)) throw new KpiQueryError(`"to" must be after "from"`);
     let ids = this.machineIds();
     if (q.machine !== undefined) ids = ids.filter((m) => m === q.machine);
     if (q.line !== undefined) ids = ids.filter((m) => this.lineOf(m) === q.line);
-    if (ids.length === 0) return [];
-    const book = this.orders();
-    const cutsByMachine = new Map<string, MachineCut[]>();
+    return ids;
+  }
+
+  /** The query's windows (any groupBy but order), a calendar error as a bad query. */
+  private calendarCutsOf(q: KpiQuery): Cut[] {
     try {
-      if (q.groupBy === 'order') {
-        for (const id of ids) {
-          const cuts = machineOrderPeriods(book, id, q.to)
-            .filter((s) => (s.end ?? q.to) > q.from && s.start < q.to)
-            .map((s): MachineCut => ({ start: Math.max(s.start, q.from), end: Math.min(s.end ?? q.to, q.to), label: s.orderId }));
-          cutsByMachine.set(id, cuts);
-        }
-      } else {
-        const cuts = this.cuts(q);
-        for (const id of ids) cutsByMachine.set(id, cuts);
-      }
+      return this.cuts(q);
     } catch (e) {
       if (e instanceof CalendarError) throw new KpiQueryError(e.message);
       throw e;
     }
+  }
+
+  /** Rows of `ids` in their windows, machine by machine (a list of windows shared by machines is split once). */
+  private machineRows(ids: readonly string[], cutsByMachine: Map<string, MachineCut[]>, q: KpiQuery, book: OrderBook): KpiRow[] {
     const components = this.machineComponents(ids, cutsByMachine);
     const rows: KpiRow[] = [];
     for (const id of ids) {
@@ -382,6 +481,8 @@ export class KpiService {
     this.cutCache.clear();
     this.cachedSignals.clear();
     this.cacheEntries = 0;
+    this.rowCache.clear();
+    this.rowCacheChars = 0;
   }
 
   /** full hours taken from the buffer's hour rollups since start (instead of raw rows) */
@@ -392,6 +493,13 @@ export class KpiService {
   /** cached entries: full hours and whole windows summed from them */
   get cachedEntries(): number {
     return this.cacheEntries;
+  }
+
+  /** whole past machine rows kept as JSON text (`queryJson`) */
+  get cachedRows(): number {
+    let n = 0;
+    for (const m of this.rowCache.values()) n += m.size;
+    return n;
   }
 
   // ---- components per machine and window -------------------------------------------------
@@ -547,9 +655,11 @@ export class KpiService {
     const rollups = this.buffer.rollups as SqliteBuffer['rollups'] | undefined;
     if (!rollups) return;
     // a held value (state, power) after a series' newest sample is not in the rollup tables yet
-    // (it is an open hold): those hours go the raw way; counters are complete up to now
+    // (it is an open hold): those hours go the raw way; counters are complete up to now. A
+    // read-only reader beside a running agent sees only the rollups the agent has flushed.
+    const covered = rollups.coveredUntil(this.buffer.readOnly);
     const complete = (id: string): number => {
-      let t = Infinity;
+      let t = covered;
       for (const l of this.buffer.latest(id)) if (l.signal === 'state' || l.signal === 'power_kw') t = Math.min(t, l.ts);
       return t;
     };
@@ -706,6 +816,33 @@ export class KpiService {
     m.set(`${cut.start}|${cut.end}`, entry);
   }
 
+  private storeRow(machine: string, key: string, row: RowText): void {
+    if (this.rowCacheChars + row.json.length > this.opts.maxRowCacheChars) {
+      this.rowCache.clear();
+      this.rowCacheChars = 0;
+    }
+    let m = this.rowCache.get(machine);
+    if (!m) {
+      m = new Map();
+      this.rowCache.set(machine, m);
+    }
+    this.rowCacheChars += row.json.length - (m.get(key)?.json.length ?? 0);
+    m.set(key, row);
+  }
+
+  /** Drops a machine's kept rows that end after `ts` (all of them without `ts`). */
+  private dropRows(machine: string, ts = -Infinity): void {
+    const m = this.rowCache.get(machine);
+    if (!m) return;
+    for (const [k, r] of m) {
+      if (r.end > ts) {
+        m.delete(k);
+        this.rowCacheChars -= r.json.length;
+      }
+    }
+    if (m.size === 0) this.rowCache.delete(machine);
+  }
+
   private store(machine: string, start: number, entry: CacheEntry): void {
     if (this.cacheEntries >= this.opts.maxCacheEntries) this.clearCache();
     if (!this.cachedSignals.has(machine)) this.cachedSignals.set(machine, new Set(this.buffer.signals(machine)));
@@ -728,7 +865,7 @@ export class KpiService {
         continue;
       }
       if (!isCounterSignal(s.signal) && !KPI_SIGNALS.has(s.signal)) continue;
-      if (!this.cache.has(s.machine) && !this.cutCache.has(s.machine)) continue;
+      if (!this.cache.has(s.machine) && !this.cutCache.has(s.machine) && !this.rowCache.has(s.machine)) continue;
       const known = this.cachedSignals.get(s.machine);
       if (known && !known.has(s.signal)) {
         // a new signal: every cached window of this machine said "not measured" for it
@@ -736,6 +873,7 @@ export class KpiService {
         this.cache.delete(s.machine);
         this.cutCache.delete(s.machine);
         this.cachedSignals.delete(s.machine);
+        this.dropRows(s.machine);
         continue;
       }
       minTs ??= new Map();
@@ -745,6 +883,7 @@ export class KpiService {
     if (!minTs) return;
     for (const [machine, ts] of minTs) {
       this.cacheEntries -= dropEndingAfter(this.cache.get(machine), ts) + dropEndingAfter(this.cutCache.get(machine), ts);
+      this.dropRows(machine, ts);
     }
   }
 
@@ -760,8 +899,39 @@ export class KpiService {
       this.pendingOrderSamples.length = 0;
       this.orderBook = undefined;
     }
-    this.orderBook ??= buildOrderBook([...this.orderSamples.values()], (m) => this.machineById.get(m)?.product ?? null);
+    if (!this.orderBook) {
+      const book = buildOrderBook([...this.orderSamples.values()], (m) => this.machineById.get(m)?.product ?? null);
+      const index: OrderIndex = { book, byMachine: new Map() };
+      for (const o of book.orders) {
+        const list = index.byMachine.get(o.machine) ?? [];
+        list.push(o);
+        index.byMachine.set(o.machine, list);
+      }
+      if (this.orderIndex) this.dropRowsOfChangedOrders(this.orderIndex.byMachine, index.byMachine);
+      this.orderBook = book;
+      this.orderIndex = index;
+    }
     return this.orderBook;
+  }
+
+  /**
+   * A row counts the lead times of its machine's orders completed in its window. Both lists
+   * are sorted by completion, so up to the first order that differs (in completion, lead time
+   * or basis) they agree: rows that end by then count the same orders, later ones are dropped.
+   */
+  private dropRowsOfChangedOrders(before: Map<string, OrderRecord[]>, after: Map<string, OrderRecord[]>): void {
+    for (const machine of new Set([...before.keys(), ...after.keys()])) {
+      if (!this.rowCache.has(machine)) continue;
+      const a = before.get(machine) ?? [];
+      const b = after.get(machine) ?? [];
+      for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const x = a[i];
+        const y = b[i];
+        if (x && y && x.completedAt === y.completedAt && x.leadTimeS === y.leadTimeS && x.fromRelease === y.fromRelease) continue;
+        this.dropRows(machine, Math.min(x?.completedAt ?? Infinity, y?.completedAt ?? Infinity));
+        break;
+      }
+    }
   }
 
   /**
@@ -825,19 +995,10 @@ export class KpiService {
     return done.length === 0 ? c : { ...c, ...leadTimeComponents(done) };
   }
 
-  /** The orders counted on one machine, sorted by completion (built once per order book). */
+  /** The orders counted on one machine, sorted by completion (indexed once per order book). */
   private ordersOf(book: OrderBook, machine: string): readonly OrderRecord[] {
-    let idx = this.ordersByMachine.get(book);
-    if (!idx) {
-      idx = new Map();
-      for (const o of book.orders) {
-        const list = idx.get(o.machine) ?? [];
-        list.push(o);
-        idx.set(o.machine, list);
-      }
-      this.ordersByMachine = new WeakMap([[book, idx]]);
-    }
-    return idx.get(machine) ?? [];
+    if (this.orderIndex?.book === book) return this.orderIndex.byMachine.get(machine) ?? [];
+    return book.orders.filter((o) => o.machine === machine);
   }
 
   // ---- rows ------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigText } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
+import { configIn, expectClose } from '../helpers/kpi-fixtures.ts';
 import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService } from '../../agent/runtime/kpi-service.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
@@ -28,24 +28,7 @@ machines:
 energy: { tariff: { type: flat, pricePerKwh: 0.2 }, gridEmissionFactorKgPerKwh: 0.3 }
 `;
 
-/** Deep equality, numbers to 1e-9 relative (sums of the same terms in another order). */
-function expectClose(actual: unknown, expected: unknown, path = 'rows'): void {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    if (Math.abs(actual - expected) > 1e-9 * Math.max(1, Math.abs(expected))) expect.fail(`${path}: ${actual} ≠ ${expected}`);
-  } else if (expected !== null && typeof expected === 'object') {
-    expect(actual !== null && typeof actual === 'object', path).toBe(true);
-    const keys = new Set([...Object.keys(expected), ...Object.keys(actual as object)]);
-    for (const k of keys) expectClose((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${path}.${k}`);
-  } else {
-    expect(actual, path).toEqual(expected);
-  }
-}
-
-function config(dir: string): Config {
-  const res = loadConfigText(CONFIG, { file: 'late.yaml' });
-  if (!res.ok) throw new Error(JSON.stringify(res.problems));
-  return { ...res.config, agent: { ...res.config.agent, dataDir: dir } };
-}
+const config = (dir: string): Config => configIn(CONFIG, 'late.yaml', dir);
 
 /** A machine reporting by exception: energy every 10 min, parts every 5, a state change every 40. */
 function day(machine: string, hours: number): Sample[] {
