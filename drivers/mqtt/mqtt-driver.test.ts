@@ -80,6 +80,29 @@ describe.skipIf(!broker.available)('MqttDriver against Mosquitto', () => {
     h.buffer.close();
   });
 
+  it('says "connected" only once its subscriptions exist: a message published at that moment arrives', async () => {
+    for (let round = 0; round < 5; round++) {
+      const h = harness(join(dir, `c${round}`));
+      let published: Promise<unknown> | undefined;
+      const ctx: DriverContext = {
+        ...h.ctx,
+        setState: (s) => {
+          h.states.push(s);
+          // a publisher that waits for the agent's health to say connected, as a plant engineer would
+          if (s === 'connected') published ??= pub.publishAsync(`${prefix}/cell-c${round}/plain/temp_c`, '20.5', { qos: 1 });
+        },
+      };
+      const driver = new MqttDriver(config(`sfa-test-c-${process.pid}-${Date.now()}-${round}`), { defaultClientId: 'x', reconnectPeriodMs: 200, connectTimeoutMs: 2000 });
+      await driver.start(ctx);
+      await waitFor(() => published !== undefined, 5000, 'connected');
+      await published;
+      await waitFor(() => h.buffer.stats().samples >= 1, 3000, `round ${round}: the message published on "connected"`);
+      expect(h.buffer.machineWindow(`cell-c${round}`, 0, Date.now() + 1000).map((x) => x.value)).toEqual([20.5]);
+      await driver.stop();
+      h.buffer.close();
+    }
+  });
+
   it('keeps a persistent session: messages published while the agent is away arrive when it is back', async () => {
     const clientId = `sfa-test-b-${process.pid}-${Date.now()}`;
     const h = harness(join(dir, 'b'));

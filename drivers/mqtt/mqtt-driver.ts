@@ -116,13 +116,19 @@ export class MqttDriver implements Driver {
       }
     };
     client.on('connect', (connack) => {
-      ctx.setState('connected');
       // With a resumed session the broker still has our subscriptions; otherwise subscribe.
+      // "connected" means messages flow: after the SUBACK, since a broker routes nothing to a
+      // new session before its subscriptions exist (a publisher waiting for it would lose data).
       if (!connack.sessionPresent || this.config.clean) {
-        client.subscribe(filters, { qos: this.config.qos }, (err) => {
+        client.subscribe(filters, { qos: this.config.qos }, (err, granted) => {
           if (err) ctx.setState('error', `subscribe failed: ${err.message}`);
+          else {
+            const refused = (granted ?? []).filter((g) => g.qos >= 0x80).map((g) => g.topic);
+            if (refused.length > 0) ctx.setState('error', `subscribe refused by the broker for ${refused.join(', ')} (check its ACL)`);
+            else ctx.setState('connected');
+          }
         });
-      }
+      } else ctx.setState('connected');
     });
     client.on('reconnect', () => ctx.setState('connecting'));
     client.on('close', () => ctx.setState('disconnected'));
