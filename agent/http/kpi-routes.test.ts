@@ -1,7 +1,8 @@
 /**
- * `GET /api/kpis` through a real agent on port 0: the body is built as one string (kept row
- * text spliced in), and it is character for character what JSON.stringify gives for
- * `{ from, to, rows }`, served as JSON, for every scope and grouping; bad queries are 400.
+ * `GET /api/kpis` through a real agent on port 0: the body is written as pieces (the kept JSON
+ * of whole past rows), and it is byte for byte what JSON.stringify gives for `{ from, to, rows }`
+ * (a line name outside ASCII included: the length is counted in bytes), served as JSON, for
+ * every scope and grouping; bad queries are 400.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +28,7 @@ agent: { id: a, dataDir: ${dir} }
 http: { host: 127.0.0.1, port: 0 }
 machines:
   - { id: m1, line: l1, product: p, idealCycleTimeS: 30 }
-  - { id: m2, line: l2, product: p, idealCycleTimeS: 30 }
+  - { id: m2, line: Süd-2, product: p, idealCycleTimeS: 30 }
 shifts:
   - { name: early, start: "06:00", end: "14:00" }
 `,
@@ -63,6 +64,7 @@ shifts:
       expect(first.status).toBe(200);
       expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
       const body = await first.text();
+      if (extra.includes('scope=line')) expect(body).toContain('"line":"Süd-2"');
       const params = new URLSearchParams(extra);
       const rows = agent.kpis.query({
         from: D0,
@@ -72,9 +74,18 @@ shifts:
         scope: (params.get('scope') ?? 'machine') as 'machine',
       });
       expect(body, extra).toBe(JSON.stringify({ from, to, rows }));
-      expect(await (await fetch(url)).text(), extra).toBe(body);
+      const again = await fetch(url);
+      expect(Number(again.headers.get('content-length')), extra).toBe(Buffer.byteLength(body));
+      expect(await again.text(), extra).toBe(body);
     }
     expect(agent.kpis.cachedRows).toBeGreaterThan(0);
+  });
+
+  it('answers HEAD with the headers and no body', async () => {
+    const r = await fetch(`${base}?groupBy=day`, { method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await r.text()).toBe('');
   });
 
   it('answers a bad query with 400', async () => {
