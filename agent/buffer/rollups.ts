@@ -638,6 +638,20 @@ export class RollupStore {
     return row?.ts ?? Infinity;
   }
 
+  /**
+   * The newest sample time of (machine, signal) that the tables hold: a held value (state,
+   * power) is in them up to there. For a writer (it flushes before reads) that is the series'
+   * newest sample; a read-only reader beside a running agent sees only what the writer has
+   * flushed, and a hold from the last flushed sample to an unflushed one is not in the tables
+   * yet. null: the tables hold nothing of the series.
+   */
+  tablesNewestTs(machine: string, signal: string): number | null {
+    const sid = this.seriesIdOf(machine, signal);
+    if (sid === undefined) return null;
+    const row = this.stmt.newestHour.get(sid) as { last_ts: number } | undefined;
+    return row?.last_ts ?? null;
+  }
+
   /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */
   baselines(machine: string, t: number): Baseline[] {
     this.flush();

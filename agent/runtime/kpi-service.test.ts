@@ -101,6 +101,33 @@ describe('KpiService row text', () => {
     }
   });
 
+  it('read-only beside a writer: a state and power held from a flushed sample to one not flushed yet count in full', () => {
+    const d = join(dir, `b${n++}`);
+    const cfg = config(d);
+    const writer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(cfg), rollupFlushMs: 3_600_000 });
+    const at = (ts: number, signal: string, value: string | number): Sample => ({ machine: 'm1', signal, ts, value, quality: 'good' });
+    try {
+      // running at 10 kW from 07:50, flushed; idle at 2 kW from 09:10, still in the writer's memory
+      writer.commit([at(D0 + 7 * H + 50 * 60_000, 'state', 'running'), at(D0 + 7 * H + 50 * 60_000, 'power_kw', 10)]);
+      writer.rollups.flush();
+      writer.commit([at(D0 + 9 * H + 10 * 60_000, 'state', 'idle'), at(D0 + 9 * H + 10 * 60_000, 'power_kw', 2)]);
+      const reader = new SqliteBuffer({ dataDir: d, readonly: true, rollupSeries: rollupSeriesFromConfig(cfg) });
+      try {
+        const q: KpiQuery = { from: D0 + 7 * H, to: D0 + 10 * H, groupBy: 'hour', machine: 'm1' };
+        const rows = new KpiService(cfg, reader).query(q);
+        // the hold lasts maxHoldS (3600 s) from 07:50: 07:00 holds 600 s running at 10 kW
+        // (1.667 kWh), 08:00 holds 3000 s (8.333 kWh), 09:00 nothing until idle at 09:10
+        expect(rows.map((r) => r.components.runningS)).toEqual([600, 3000, 0]);
+        expect(rows[1]?.energyKwh).toBeCloseTo(10 * (3000 / 3600), 9);
+        expectClose(rows, new KpiService(cfg, writer, { cache: false }).query(q));
+      } finally {
+        reader.close();
+      }
+    } finally {
+      writer.close();
+    }
+  });
+
   it('is the text JSON.stringify gives for the rows, first computed and then kept', () => {
     const { buffer, cfg } = open();
     try {

@@ -673,11 +673,16 @@ export class KpiService {
     if (!rollups) return;
     // a held value (state, power) after a series' newest sample is not in the rollup tables yet
     // (it is an open hold): those hours go the raw way; counters are complete up to now. A
-    // read-only reader beside a running agent sees only the rollups the agent has flushed.
-    const covered = rollups.coveredUntil(this.buffer.readOnly);
+    // read-only reader beside a running agent sees only the rollups the agent has flushed: its
+    // holds end at the newest sample the tables hold, not at the newest raw row it can see.
+    const readOnly = this.buffer.readOnly;
+    const covered = rollups.coveredUntil(readOnly);
     const complete = (id: string): number => {
       let t = covered;
-      for (const l of this.buffer.latest(id)) if (l.signal === 'state' || l.signal === 'power_kw') t = Math.min(t, l.ts);
+      for (const l of this.buffer.latest(id)) {
+        if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
+        t = Math.min(t, readOnly ? (rollups.tablesNewestTs(id, l.signal) ?? -Infinity) : l.ts);
+      }
       return t;
     };
     const coverage = (a: number, b: number): number => {
