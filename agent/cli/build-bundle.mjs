@@ -51,10 +51,12 @@ export async function buildBundle({ quiet = false, outdir: out = 'dist/agent' } 
     sourcemap: 'linked',
     metafile: true,
     logLevel: quiet ? 'error' : 'warning',
-    // CommonJS dependencies inside an ES module bundle still call require()
+    // CommonJS dependencies inside an ES module bundle still call require(), and one reads
+    // __dirname (node-opcua-crypto, for a relative key path): both exist in every chunk
     banner: {
-      js: "import { createRequire as __sfaRequire } from 'node:module'; const require = __sfaRequire(import.meta.url);",
+      js: "import { createRequire as __sfaRequire } from 'node:module'; import { dirname as __sfaDirnameOf } from 'node:path'; import { fileURLToPath as __sfaPathOf } from 'node:url'; const require = __sfaRequire(import.meta.url); const __sfaDirname = __sfaDirnameOf(__sfaPathOf(import.meta.url));",
     },
+    define: { __dirname: '__sfaDirname' },
   });
   writeFileSync(`${outdir}/meta.json`, JSON.stringify(result.metafile));
   if (!quiet) {
