@@ -147,6 +147,7 @@ export class Retention {
       if (n < batchRows || this.stopped) break;
       await turn();
     }
+    this.buffer.rollups.flushIfDue();
     if (now - this.rollupsTrimmedAt >= 600_000) {
       this.rollupsTrimmedAt = now;
       this.buffer.rollups.deleteOlderThan(now - this.opts.rollupMinuteDays * DAY_MS, now - this.opts.rollupHourDays * DAY_MS);

@@ -565,6 +565,15 @@ export class RollupStore {
     if (this.pending.size >= this.opts.maxPending || (mayFlush && Date.now() - this.lastFlush >= this.opts.flushMs)) this.flush();
   }
 
+  /**
+   * Writes pending rows once they are `flushMs` old, whether or not samples keep coming (a
+   * plant gone quiet): a read-only reader beside the agent sees them within `flushMs` plus the
+   * caller's period (the retention pass, every second). A commit only flushes when due.
+   */
+  flushIfDue(): void {
+    if (Date.now() - this.lastFlush >= this.opts.flushMs) this.flush();
+  }
+
   /** Writes pending contributions and the rollup cursor in one transaction. */
   flush(): void {
     this.lastFlush = Date.now();

@@ -160,6 +160,29 @@ describe('SqliteBuffer', () => {
     b.close();
   });
 
+  it('writes pending rollups once they are due even when no more samples come (a reader sees them)', async () => {
+    const b = new SqliteBuffer({ dataDir: dir, rollupFlushMs: 50 });
+    try {
+      b.commit([s(1_000, 1), s(61_000, 3)]);
+      const cursor = (): number => {
+        const r = new SqliteBuffer({ dataDir: dir, readonly: true });
+        try {
+          return r.rollups.coveredUntil(true);
+        } finally {
+          r.close();
+        }
+      };
+      expect(cursor()).toBe(1_000); // pending in the writer's memory
+      b.rollups.flushIfDue();
+      expect(cursor()).toBe(1_000); // not due yet
+      await new Promise((r) => setTimeout(r, 60));
+      b.rollups.flushIfDue();
+      expect(cursor()).toBe(Infinity);
+    } finally {
+      b.close();
+    }
+  });
+
   it('refuses a buffer written by a newer agent', () => {
     const db = new Database(join(dir, 'buffer.db'));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
