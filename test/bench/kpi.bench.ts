@@ -4,18 +4,24 @@
  * ~2 h: ≈ 18 M samples, generated into a real buffer), then `GET /api/kpis?groupBy=day` for all
  * machines and the 30 days through the agent's HTTP server.
  *
- * Figures: the p95 of the warm query as the client sees it (fetch and JSON parse of ~2 MB; the
- * KPI service keeps each whole past day's row as JSON text and the route splices them), next
- * to the same query computed from raw rows (a KpiService without the cache, on the same
- * buffer, in the same run), and the first (cold) query
+ * Figures: the p95 of the warm query's latency (request to last byte of ~2 MB) as a client in a
+ * process of its own sees it (test/helpers/http-latency-client.mjs, as a dashboard or a central
+ * tool would be; the KPI service keeps each whole past day's row as JSON bytes and the route
+ * writes them), next to the same query computed from raw rows (a KpiService without the cache,
+ * on the same buffer, in the same run); the same p95 for a client inside the agent's own
+ * process that also parses the JSON before its timer stops (its parse and garbage compete
+ * with the server: a pessimistic bound); and the first (cold) query
  * after the agent starts, which fills the cache from the buffer's hour rollup tables (raw rows
  * only for the hours after a machine's newest state sample).
+ * The warm figures leave out the 5 requests that follow the cold one (its garbage collected).
  * Env: KPI_BENCH_DAYS, KPI_BENCH_MACHINES (defaults 30, 50), KPI_BENCH_WARM_RUNS (default 40),
  * KPI_BENCH_RAW_RUNS (default 3; 0 skips the raw baseline, for iterating only),
  * KPI_BENCH_KEEP_DIR (a folder that keeps the generated buffer across runs, as generation takes
  * minutes; regenerated when the days, machines or last midnight differ).
  */
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
@@ -31,7 +37,19 @@ const DAYS = Number(process.env.KPI_BENCH_DAYS ?? 30);
 const MACHINES = Number(process.env.KPI_BENCH_MACHINES ?? 50);
 const RAW_RUNS = Number(process.env.KPI_BENCH_RAW_RUNS ?? 3);
 const WARM_RUNS = Number(process.env.KPI_BENCH_WARM_RUNS ?? 40);
+const WARM_UP = 5;
 const DAY = 86_400_000;
+const CLIENT = fileURLToPath(new URL('../helpers/http-latency-client.mjs', import.meta.url));
+
+/** Latencies (ms) of `runs` GETs by a client process of its own. */
+function externalClient(url: string, runs: number, rows: number): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLIENT, url, String(runs), String(rows)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`latency client: ${String(err)} ${stderr}`));
+      else resolve(JSON.parse(stdout) as number[]);
+    });
+  });
+}
 // the data ends at the last midnight in Berlin, so every hour is in the past and within retention
 const T1 = DateTime.now().setZone('Europe/Berlin').startOf('day');
 const T0 = T1.minus({ days: DAYS }).toMillis();
@@ -170,10 +188,14 @@ export async function run(): Promise<BenchFigure[]> {
       };
       const cold = await get();
       process.stderr.write(`  kpi bench: first query (fills the cache) ${(cold / 1000).toFixed(1)} s\n`);
-      const warm: number[] = [];
-      for (let i = 0; i < WARM_RUNS; i++) warm.push(await get());
+      // the first requests after the cold fill meet its garbage being collected and code not yet
+      // optimised (start-up, reported above as the cold figure): WARM_UP of them are not counted
+      const warm = (await externalClient(url, WARM_UP + WARM_RUNS, MACHINES * DAYS)).slice(WARM_UP);
       // in order: a slow one among them (a GC, another process) shows where it fell
-      process.stderr.write(`  kpi bench: warm queries, ms: ${warm.map((x) => x.toFixed(0)).join(' ')}\n`);
+      process.stderr.write(`  kpi bench: warm queries, client process, ms: ${warm.map((x) => x.toFixed(0)).join(' ')}\n`);
+      const inProcess: number[] = [];
+      for (let i = 0; i < WARM_RUNS; i++) inProcess.push(await get());
+      process.stderr.write(`  kpi bench: warm queries, in-process client with JSON.parse, ms: ${inProcess.map((x) => x.toFixed(0)).join(' ')}\n`);
 
       // the same query from raw rows: a service without the cache, on the same buffer
       const rawService = new KpiService(config, agent.buffer, { cache: false });
@@ -187,8 +209,9 @@ export async function run(): Promise<BenchFigure[]> {
       }
       const rawBaseline = (name: string, value: number): { baseline?: { name: string; value: number } } => (raw.length > 0 ? { baseline: { name, value } } : {});
       return [
-        { figure: `GET /api/kpis groupBy=day, ${MACHINES} machines × ${DAYS} days (${(total / 1e6).toFixed(1)} M samples), p95`, value: p95(warm), unit: 'ms', target: '<= 50', ...rawBaseline('raw rows p95', raw.length > 0 ? p95(raw) : 0) },
+        { figure: `GET /api/kpis groupBy=day, ${MACHINES} machines × ${DAYS} days (${(total / 1e6).toFixed(1)} M samples), p95, client process`, value: p95(warm), unit: 'ms', target: '<= 50', ...rawBaseline('raw rows p95', raw.length > 0 ? p95(raw) : 0) },
         { figure: 'same, median', value: median(warm), unit: 'ms', ...rawBaseline('raw rows median', raw.length > 0 ? median(raw) : 0) },
+        { figure: 'same, p95, client in the agent\'s process, JSON.parse inside the timer', value: p95(inProcess), unit: 'ms' },
         { figure: 'first query after start (hour cache filled from the rollup tables, raw rows where needed)', value: cold, unit: 'ms' },
       ];
     } finally {
