@@ -36,7 +36,7 @@ const table = rows.map((r) => ({
   value: fmt(r.value),
   unit: r.unit,
   target: r.target ?? '',
-  ratio: r.ratio === undefined || !r.baseline ? '' : `${r.ratio.toFixed(2)}× ${r.baseline.name} (${fmt(r.baseline.value)})`,
+  ratio: r.ratio === undefined || !r.baseline ? '' : `${r.ratio < 0.01 ? r.ratio.toPrecision(2) : r.ratio.toFixed(2)}× ${r.baseline.name} (${fmt(r.baseline.value)})`,
 }));
 const cols = Object.keys(table[0] ?? {}) as (keyof (typeof table)[number])[];
 const width = cols.map((c) => Math.max(c.length, ...table.map((r) => r[c].length)));
