@@ -291,36 +291,41 @@ function fromDb(r: DbRollupRow): Acc {
 }
 
 /** The row's parameters, written into `out` (one array reused for every row of a flush). */
-function accParams(a: Acc, out: DbValue[]): DbValue[] {
-  out[0] = a.series;
-  out[1] = a.bucket;
-  out[2] = a.n;
-  out[3] = a.nGood;
-  out[4] = a.numN;
-  out[5] = a.numSum;
-  out[6] = a.numMin;
-  out[7] = a.numMax;
-  out[8] = a.delta;
-  out[9] = a.st0;
-  out[10] = a.st1;
-  out[11] = a.st2;
-  out[12] = a.st3;
-  out[13] = a.integral;
-  out[14] = a.heldMs;
-  out[15] = a.firstTs;
-  out[16] = a.lastTs;
-  out[17] = a.lastValue;
-  out[18] = a.lastQuality;
-  out[19] = a.lastGoodTs;
-  out[20] = a.lastGoodValue;
+function accParams(a: Acc, out: DbValue[], at = 0): DbValue[] {
+  out[at] = a.series;
+  out[at + 1] = a.bucket;
+  out[at + 2] = a.n;
+  out[at + 3] = a.nGood;
+  out[at + 4] = a.numN;
+  out[at + 5] = a.numSum;
+  out[at + 6] = a.numMin;
+  out[at + 7] = a.numMax;
+  out[at + 8] = a.delta;
+  out[at + 9] = a.st0;
+  out[at + 10] = a.st1;
+  out[at + 11] = a.st2;
+  out[at + 12] = a.st3;
+  out[at + 13] = a.integral;
+  out[at + 14] = a.heldMs;
+  out[at + 15] = a.firstTs;
+  out[at + 16] = a.lastTs;
+  out[at + 17] = a.lastValue;
+  out[at + 18] = a.lastQuality;
+  out[at + 19] = a.lastGoodTs;
+  out[at + 20] = a.lastGoodValue;
   return out;
 }
 
-function upsertSql(table: string): string {
+/** rows per upsert statement in a flush: the crossing into SQLite and the statement set-up are paid per statement */
+const ROWS_PER_UPSERT = 25;
+const ACC_COLUMNS = 21;
+
+function upsertSql(table: string, rows = 1): string {
   const add = (c: string): string => `${c} = ${c} + excluded.${c}`;
   const newer = (c: string, ts: string): string =>
     `${c} = CASE WHEN excluded.${ts} IS NOT NULL AND (${ts} IS NULL OR excluded.${ts} >= ${ts}) THEN excluded.${c} ELSE ${c} END`;
-  return `INSERT INTO ${table} (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})
+  const row = `(${COLUMNS.split(',').map(() => '?').join(', ')})`;
+  return `INSERT INTO ${table} (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}
     ON CONFLICT (series, bucket) DO UPDATE SET
       ${['n', 'n_good', 'num_n', 'num_sum', 'delta', 'running_ms', 'idle_ms', 'down_ms', 'planned_stop_ms', 'integral', 'held_ms'].map(add).join(', ')},
       num_min = coalesce(min(num_min, excluded.num_min), num_min, excluded.num_min),
@@ -433,7 +438,8 @@ class Accumulator {
 
 export class RollupStore {
   private readonly opts: RollupOptions;
-  private readonly states = new Map<number, SeriesState>();
+  /** by series id (ids are dense): an index, not a hash look-up, per sample */
+  private states: (SeriesState | undefined)[] = [];
   /** series created since the buffer opened: no rows before, no look-up needed */
   private readonly created = new Set<number>();
   private readonly pending = new Accumulator();
@@ -441,7 +447,8 @@ export class RollupStore {
   private batchStamp = 0;
   private readonly decoders = new Map<string, StateDecoder>();
   /** the upsert parameters (an array binds its elements in order) */
-  private readonly params = new Array<DbValue>(21).fill(null);
+  private readonly params = new Array<DbValue>(ACC_COLUMNS).fill(null);
+  private readonly manyParams = new Array<DbValue>(ACC_COLUMNS * ROWS_PER_UPSERT).fill(null);
   /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
   private rollupId: number;
   private processedId: number;
@@ -449,6 +456,8 @@ export class RollupStore {
     | {
         upsertMinute: Database.Statement;
         upsertHour: Database.Statement;
+        upsertMinuteMany: Database.Statement<unknown[]>;
+        upsertHourMany: Database.Statement<unknown[]>;
         setMeta: Database.Statement<[string]>;
         newestHour: Database.Statement<[number]>;
         lastGoodHour: Database.Statement<[number]>;
@@ -472,6 +481,8 @@ export class RollupStore {
     this.stmtCache ??= {
       upsertMinute: this.db.prepare(upsertSql('rollup_minute')),
       upsertHour: this.db.prepare(upsertSql('rollup_hour')),
+      upsertMinuteMany: this.db.prepare<unknown[]>(upsertSql('rollup_minute', ROWS_PER_UPSERT)),
+      upsertHourMany: this.db.prepare<unknown[]>(upsertSql('rollup_hour', ROWS_PER_UPSERT)),
       setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES ('rollup_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
       // (series, bucket) is the key of the WITHOUT ROWID table: both are one seek from the end
       newestHour: this.db.prepare('SELECT last_ts, last_value, last_quality, last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
@@ -489,7 +500,7 @@ export class RollupStore {
    */
   replay(lastId: number): void {
     this.pending.clear();
-    this.states.clear();
+    this.states = [];
     this.created.clear();
     this.processedId = this.rollupId;
     if (lastId > this.rollupId) {
@@ -559,7 +570,7 @@ export class RollupStore {
       this.db.transaction(() => {
         for (const [sid, r] of ranges) this.recompute(sid, r.lo, r.hi);
       })();
-      for (const sid of ranges.keys()) this.states.delete(sid); // reload from raw rows
+      for (const sid of ranges.keys()) this.states[sid] = undefined; // reload from raw rows
     }
     this.processedId = (samples[samples.length - 1] as StoredSample).id;
     if (this.pending.size >= this.opts.maxPending || (mayFlush && Date.now() - this.lastFlush >= this.opts.flushMs)) this.flush();
@@ -572,6 +583,23 @@ export class RollupStore {
    */
   flushIfDue(): void {
     if (Date.now() - this.lastFlush >= this.opts.flushMs) this.flush();
+  }
+
+  /** Upserts rows ROWS_PER_UPSERT at a time (each (series, bucket) once), the rest one by one. */
+  private upsertAll(accs: Iterable<Acc>, many: Database.Statement<unknown[]>, one: Database.Statement): void {
+    const args = this.manyParams;
+    let k = 0;
+    const rest: Acc[] = [];
+    for (const a of accs) {
+      rest.push(a);
+      accParams(a, args, k * ACC_COLUMNS);
+      if (++k === ROWS_PER_UPSERT) {
+        many.run(...args); // spread: bound from the call's arguments, not read element by element through the V8 API
+        k = 0;
+        rest.length = 0;
+      }
+    }
+    for (const a of rest) one.run(accParams(a, this.params));
   }
 
   /** Writes pending contributions and the rollup cursor in one transaction. */
@@ -590,12 +618,12 @@ export class RollupStore {
     }
     const upto = this.processedId;
     this.db.transaction(() => {
-      for (const a of this.pending.minutes.values()) this.stmt.upsertMinute.run(accParams(a, this.params));
-      for (const a of hours.values()) this.stmt.upsertHour.run(accParams(a, this.params));
+      this.upsertAll(this.pending.minutes.values(), this.stmt.upsertMinuteMany, this.stmt.upsertMinute);
+      this.upsertAll(hours.values(), this.stmt.upsertHourMany, this.stmt.upsertHour);
       this.stmt.setMeta.run(String(upto));
     })();
     this.pending.clear();
-    for (const st of this.states.values()) st.acc = undefined;
+    for (const st of this.states) if (st !== undefined) st.acc = undefined;
     this.rollupId = upto;
   }
 
@@ -770,11 +798,11 @@ export class RollupStore {
    * for this one the tables hold every sample up to processedId.
    */
   private state(sid: number): SeriesState {
-    let st = this.states.get(sid);
+    let st = this.states[sid];
     if (st !== undefined) return st;
     const name = this.seriesName(sid) ?? { machine: '', signal: '' };
     st = this.freshState(sid, name.machine, name.signal);
-    this.states.set(sid, st);
+    this.states[sid] = st;
     if (this.created.delete(sid)) return st; // created just now: nothing to look up
     const h = this.stmt.newestHour.get(sid) as { last_ts: number; last_value: DbValue; last_quality: number; last_good_ts: number | null; last_good_value: DbValue } | undefined;
     if (h === undefined) return st;

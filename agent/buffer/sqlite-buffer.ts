@@ -114,7 +114,8 @@ export class SqliteBuffer {
   private readonly seriesJsonCache: string[] = [];
   private readonly seriesById = new Map<number, { machine: string; signal: string }>();
   /** by series id */
-  private readonly latestByKey = new Map<number, LatestValue>();
+  /** by series id (ids are dense): an index, not a hash look-up, per committed sample */
+  private readonly latestById: (LatestValue | undefined)[] = [];
   private readonly opts: BufferOptions;
   /** one transaction inserting a batch, prepared once (it sits on the ingest hot path) */
   private readonly insertBatch: (samples: readonly Sample[], first: number, sids: number[], stored: StoredSample[]) => void;
@@ -187,7 +188,7 @@ export class SqliteBuffer {
           args[k + 2] = s.ts;
           args[k + 3] = toDbValue(s.value);
           args[k + 4] = QUALITY_CODE[s.quality];
-          if (k === last) this.stmt.insertMany.run(args); // an array binds its elements in order
+          if (k === last) this.stmt.insertMany.run(...args); // spread: bound from the call's arguments (an array is read element by element through the V8 API, slower)
         } else this.stmt.insert.run(id, sid, s.ts, toDbValue(s.value), QUALITY_CODE[s.quality]);
       }
     });
@@ -414,7 +415,7 @@ export class SqliteBuffer {
 
   latest(machine?: string): LatestValue[] {
     const out: LatestValue[] = [];
-    for (const l of this.latestByKey.values()) if (machine === undefined || l.machine === machine) out.push({ ...l });
+    for (const l of this.latestById) if (l !== undefined && (machine === undefined || l.machine === machine)) out.push({ ...l });
     return out;
   }
 
@@ -574,9 +575,9 @@ export class SqliteBuffer {
 
   /** in place: one object per series, not one per sample (latest() hands out copies) */
   private updateLatest(k: number, s: StoredSample): void {
-    const prev = this.latestByKey.get(k);
+    const prev = this.latestById[k];
     if (prev === undefined) {
-      this.latestByKey.set(k, { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts });
+      this.latestById[k] = { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts };
       return;
     }
     if (prev.ts > s.ts) return; // a late sample does not change "now"
@@ -602,7 +603,7 @@ export class SqliteBuffer {
       const r = last.get(id) as { ts: number; value: SampleValue; quality: number } | undefined;
       if (!r) continue;
       const since = s.signal === 'state' ? this.stateSince(id, r) : r.ts;
-      this.latestByKey.set(id, { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
+      this.latestById[id] = { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since };
     }
   }
 

@@ -7,6 +7,8 @@
  *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb} over the next ms;
  *   {type:'stop'}              → stops the agent and exits.
  * With SFA_BENCH_CPU_PROF=<dir>, the measured window (only it) is profiled into <dir>/agent-<pid>.cpuprofile.
+ * With SFA_BENCH_HEAP_SNAPSHOT=<dir>, a heap snapshot is written mid-window to <dir>/agent-<pid>.heapsnapshot
+ * (it stops the agent for seconds: the window's CPU figure is then meaningless).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -19,10 +21,31 @@ const file = process.argv[2] ?? '';
 const res = loadConfigFile(file);
 if (!res.ok) throw new Error(`bench config ${file}: ${JSON.stringify(res.problems.slice(0, 3))}`);
 const agent = new Agent(res.config, pino({ level: 'warn' }, pino.destination(2)));
+if (process.env.AB_TIME_FLUSH) {
+  const r = (agent.buffer as unknown as { rollups: { flush: () => void } }).rollups;
+  const orig = r.flush.bind(r);
+  r.flush = () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    orig();
+    const c = process.cpuUsage(c0);
+    process.stdout.write(`@@FLUSH ${(performance.now() - t0).toFixed(0)} ms wall ${((c.user + c.system) / 1000).toFixed(0)} ms cpu\n`);
+  };
+}
 const send = (m: object): void => {
   process.send?.(m);
 };
 const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 'NaN') / 1024;
+
+async function heapSnapshot(path: string): Promise<void> {
+  const session = new Session();
+  session.connect();
+  const parts: string[] = [];
+  session.on('HeapProfiler.addHeapSnapshotChunk', (m) => parts.push(m.params.chunk));
+  await session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  session.disconnect();
+  writeFileSync(path, parts.join(''));
+}
 
 process.on('message', (m: { type: string; ms?: number }) => {
   if (m.type === 'stored') send({ type: 'stored', samples: agent.buffer.stats().samples });
@@ -33,11 +56,15 @@ process.on('message', (m: { type: string; ms?: number }) => {
       session.connect();
       void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
     }
+    if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW START\n');
     const s0 = agent.buffer.stats().samples;
     const c0 = process.cpuUsage();
     const w0 = performance.now();
+    const snap = process.env.SFA_BENCH_HEAP_SNAPSHOT;
+    if (snap) setTimeout(() => void heapSnapshot(join(snap, `agent-${process.pid}.heapsnapshot`)), (m.ms ?? 10_000) / 2);
     setTimeout(() => {
       const c = process.cpuUsage(c0);
+      if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW END\n');
       send({ type: 'measured', cpuMicros: c.user + c.system, samples: agent.buffer.stats().samples - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
       if (session && prof) {
         void session.post('Profiler.stop').then(({ profile }) => {
