@@ -36,6 +36,10 @@ import type { Driver, DriverContext, TagProblem, TagProblemReporter } from '../d
 import { classifyFailure, createClient, userIdentity } from './opcua-connection.ts';
 import { openCertificateManager } from './opcua-pki.ts';
 import { convertDataValue, type ValueIssue } from './opcua-values.ts';
+import { installFastDateTimeDecoding } from './opcua-fast-datetime.ts';
+
+// two DateTimes per notification: decoded exactly without 64-bit objects (opcua-fast-datetime.ts)
+installFastDateTimeDecoding();
 
 export interface OpcuaDriverOptions {
   applicationName: string;
