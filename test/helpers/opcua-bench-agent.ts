@@ -7,6 +7,8 @@
  *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb} over the next ms;
  *   {type:'stop'}              → stops the agent and exits.
  * With SFA_BENCH_CPU_PROF=<dir>, the measured window (only it) is profiled into <dir>/agent-<pid>.cpuprofile.
+ * With SFA_BENCH_MARK set, '@@WINDOW START' / '@@WINDOW END' are written to stdout around the window
+ * (to cut a --trace-gc-nvp log to it).
  * With SFA_BENCH_HEAP_SNAPSHOT=<dir>, a heap snapshot is written mid-window to <dir>/agent-<pid>.heapsnapshot
  * (it stops the agent for seconds: the window's CPU figure is then meaningless).
  */
@@ -21,17 +23,7 @@ const file = process.argv[2] ?? '';
 const res = loadConfigFile(file);
 if (!res.ok) throw new Error(`bench config ${file}: ${JSON.stringify(res.problems.slice(0, 3))}`);
 const agent = new Agent(res.config, pino({ level: 'warn' }, pino.destination(2)));
-if (process.env.AB_TIME_FLUSH) {
-  const r = (agent.buffer as unknown as { rollups: { flush: () => void } }).rollups;
-  const orig = r.flush.bind(r);
-  r.flush = () => {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    orig();
-    const c = process.cpuUsage(c0);
-    process.stdout.write(`@@FLUSH ${(performance.now() - t0).toFixed(0)} ms wall ${((c.user + c.system) / 1000).toFixed(0)} ms cpu\n`);
-  };
-}
+const stored = (): number => agent.buffer.stats().samples;
 const send = (m: object): void => {
   process.send?.(m);
 };
@@ -48,7 +40,7 @@ async function heapSnapshot(path: string): Promise<void> {
 }
 
 process.on('message', (m: { type: string; ms?: number }) => {
-  if (m.type === 'stored') send({ type: 'stored', samples: agent.buffer.stats().samples });
+  if (m.type === 'stored') send({ type: 'stored', samples: stored() });
   else if (m.type === 'measure') {
     const prof = process.env.SFA_BENCH_CPU_PROF;
     const session = prof ? new Session() : undefined;
@@ -57,7 +49,7 @@ process.on('message', (m: { type: string; ms?: number }) => {
       void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
     }
     if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW START\n');
-    const s0 = agent.buffer.stats().samples;
+    const s0 = stored();
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     const snap = process.env.SFA_BENCH_HEAP_SNAPSHOT;
@@ -65,7 +57,7 @@ process.on('message', (m: { type: string; ms?: number }) => {
     setTimeout(() => {
       const c = process.cpuUsage(c0);
       if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW END\n');
-      send({ type: 'measured', cpuMicros: c.user + c.system, samples: agent.buffer.stats().samples - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
+      send({ type: 'measured', cpuMicros: c.user + c.system, samples: stored() - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
       if (session && prof) {
         void session.post('Profiler.stop').then(({ profile }) => {
           writeFileSync(join(prof, `agent-${process.pid}.cpuprofile`), JSON.stringify(profile));
