@@ -802,6 +802,7 @@ export class RollupStore {
     if (st !== undefined) return st;
     const name = this.seriesName(sid) ?? { machine: '', signal: '' };
     st = this.freshState(sid, name.machine, name.signal);
+    while (this.states.length < sid) this.states.push(undefined); // filled in order: V8 keeps fast elements
     this.states[sid] = st;
     if (this.created.delete(sid)) return st; // created just now: nothing to look up
     const h = this.stmt.newestHour.get(sid) as { last_ts: number; last_value: DbValue; last_quality: number; last_good_ts: number | null; last_good_value: DbValue } | undefined;

@@ -577,6 +577,7 @@ export class SqliteBuffer {
   private updateLatest(k: number, s: StoredSample): void {
     const prev = this.latestById[k];
     if (prev === undefined) {
+      while (this.latestById.length < k) this.latestById.push(undefined); // filled in order: V8 keeps fast elements
       this.latestById[k] = { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts };
       return;
     }
@@ -603,6 +604,7 @@ export class SqliteBuffer {
       const r = last.get(id) as { ts: number; value: SampleValue; quality: number } | undefined;
       if (!r) continue;
       const since = s.signal === 'state' ? this.stateSince(id, r) : r.ts;
+      while (this.latestById.length < id) this.latestById.push(undefined);
       this.latestById[id] = { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since };
     }
   }
