@@ -41,6 +41,7 @@
  * the samples above it are replayed by recomputing their ranges, so rollups never miss or
  * double-count a committed sample. Reads flush first.
  */
+import { setById } from './by-id.ts';
 import type Database from 'better-sqlite3';
 import { counterDelta } from '../kpi/counter-deltas.ts';
 import { decodeState, makeStateDecoder, STATE_COUNT, type StateDecoder } from '../kpi/state-time.ts';
@@ -290,7 +291,7 @@ function fromDb(r: DbRollupRow): Acc {
   return a;
 }
 
-/** The row's parameters, written into `out` (one array reused for every row of a flush). */
+/** The row's parameters, written into `out` from index `at` (one array reused for every upsert). */
 function accParams(a: Acc, out: DbValue[], at = 0): DbValue[] {
   out[at] = a.series;
   out[at + 1] = a.bucket;
@@ -438,7 +439,7 @@ class Accumulator {
 
 export class RollupStore {
   private readonly opts: RollupOptions;
-  /** by series id (ids are dense): an index, not a hash look-up, per sample */
+  /** by series id (by-id.ts): an index, not a hash look-up, per sample */
   private states: (SeriesState | undefined)[] = [];
   /** series created since the buffer opened: no rows before, no look-up needed */
   private readonly created = new Set<number>();
@@ -446,8 +447,7 @@ export class RollupStore {
   private lastFlush = Date.now();
   private batchStamp = 0;
   private readonly decoders = new Map<string, StateDecoder>();
-  /** the upsert parameters (an array binds its elements in order) */
-  private readonly params = new Array<DbValue>(ACC_COLUMNS).fill(null);
+  /** the parameters of ROWS_PER_UPSERT rows, reused by every upsert (upsertAll) */
   private readonly manyParams = new Array<DbValue>(ACC_COLUMNS * ROWS_PER_UPSERT).fill(null);
   /** all samples with id ≤ this are in the tables (or pending in memory, when > rollupId) */
   private rollupId: number;
@@ -585,21 +585,22 @@ export class RollupStore {
     if (Date.now() - this.lastFlush >= this.opts.flushMs) this.flush();
   }
 
-  /** Upserts rows ROWS_PER_UPSERT at a time (each (series, bucket) once), the rest one by one. */
-  private upsertAll(accs: Iterable<Acc>, many: Database.Statement<unknown[]>, one: Database.Statement): void {
+  /**
+   * Upserts rows ROWS_PER_UPSERT at a time (each (series, bucket) once), the rest one by one.
+   * Parameters are spread into the call: better-sqlite3 reads an array element by element
+   * through the V8 API, arguments directly.
+   */
+  private upsertAll(accs: Iterable<Acc>, many: Database.Statement<unknown[]>, one: Database.Statement<unknown[]>): void {
     const args = this.manyParams;
     let k = 0;
-    const rest: Acc[] = [];
     for (const a of accs) {
-      rest.push(a);
       accParams(a, args, k * ACC_COLUMNS);
       if (++k === ROWS_PER_UPSERT) {
-        many.run(...args); // spread: bound from the call's arguments, not read element by element through the V8 API
+        many.run(...args);
         k = 0;
-        rest.length = 0;
       }
     }
-    for (const a of rest) one.run(accParams(a, this.params));
+    for (let i = 0; i < k; i++) one.run(...args.slice(i * ACC_COLUMNS, (i + 1) * ACC_COLUMNS));
   }
 
   /** Writes pending contributions and the rollup cursor in one transaction. */
@@ -764,7 +765,7 @@ export class RollupStore {
     // (without one, the newest sample's hold stays open: it is added at read time, not stored)
     if (next) acc.add(st, next.ts, next.value, next.quality);
     this.db.prepare('DELETE FROM rollup_minute WHERE series = ? AND bucket >= ? AND bucket < ?').run(sid, a, b);
-    for (const m of acc.minutes.values()) this.stmt.upsertMinute.run(accParams(m, this.params));
+    this.upsertAll(acc.minutes.values(), this.stmt.upsertMinuteMany, this.stmt.upsertMinute);
     // the hours overlapping [a, b), re-derived from their minutes
     const ha = Math.floor(a / HOUR_MS) * HOUR_MS;
     const hb = Math.ceil(b / HOUR_MS) * HOUR_MS;
@@ -780,7 +781,7 @@ export class RollupStore {
       }
       mergeAcc(h, fromDb(r));
     }
-    for (const h of hours.values()) this.stmt.upsertHour.run(accParams(h, this.params));
+    this.upsertAll(hours.values(), this.stmt.upsertHourMany, this.stmt.upsertHour);
   }
 
   private allSeries(): { id: number; machine: string; signal: string }[] {
@@ -802,8 +803,7 @@ export class RollupStore {
     if (st !== undefined) return st;
     const name = this.seriesName(sid) ?? { machine: '', signal: '' };
     st = this.freshState(sid, name.machine, name.signal);
-    while (this.states.length < sid) this.states.push(undefined); // filled in order: V8 keeps fast elements
-    this.states[sid] = st;
+    setById(this.states, sid, st);
     if (this.created.delete(sid)) return st; // created just now: nothing to look up
     const h = this.stmt.newestHour.get(sid) as { last_ts: number; last_value: DbValue; last_quality: number; last_good_ts: number | null; last_good_value: DbValue } | undefined;
     if (h === undefined) return st;

@@ -4,6 +4,7 @@
  * microseconds and survives a killed process (a power loss may lose the last commits;
  * FULL closes that window at the cost of an fsync per commit).
  */
+import { setById } from './by-id.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,8 +114,7 @@ export class SqliteBuffer {
   /** by series id (dense, small integers) */
   private readonly seriesJsonCache: string[] = [];
   private readonly seriesById = new Map<number, { machine: string; signal: string }>();
-  /** by series id */
-  /** by series id (ids are dense): an index, not a hash look-up, per committed sample */
+  /** by series id (by-id.ts): an index, not a hash look-up, per committed sample */
   private readonly latestById: (LatestValue | undefined)[] = [];
   private readonly opts: BufferOptions;
   /** one transaction inserting a batch, prepared once (it sits on the ingest hot path) */
@@ -577,8 +577,7 @@ export class SqliteBuffer {
   private updateLatest(k: number, s: StoredSample): void {
     const prev = this.latestById[k];
     if (prev === undefined) {
-      while (this.latestById.length < k) this.latestById.push(undefined); // filled in order: V8 keeps fast elements
-      this.latestById[k] = { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts };
+      setById(this.latestById, k, { machine: s.machine, signal: s.signal, ts: s.ts, value: s.value, quality: s.quality, since: s.ts });
       return;
     }
     if (prev.ts > s.ts) return; // a late sample does not change "now"
@@ -604,8 +603,7 @@ export class SqliteBuffer {
       const r = last.get(id) as { ts: number; value: SampleValue; quality: number } | undefined;
       if (!r) continue;
       const since = s.signal === 'state' ? this.stateSince(id, r) : r.ts;
-      while (this.latestById.length < id) this.latestById.push(undefined);
-      this.latestById[id] = { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since };
+      setById(this.latestById, id, { ...s, ts: r.ts, value: r.value, quality: QUALITY_NAME[r.quality] ?? 'bad', since });
     }
   }
 
