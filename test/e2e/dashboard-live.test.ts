@@ -275,8 +275,15 @@ describe.skipIf(!need.available)('operator dashboard on the demo plant (Chromium
       els.map((e) => ({ what: e.textContent?.trim().slice(0, 20), h: e.getBoundingClientRect().height, w: e.getBoundingClientRect().width })).filter((b) => b.h < 44 || b.w < 44),
     );
     expect(small).toEqual([]);
-    const fontPx = await tablet.$eval('[data-testid="tile"] [data-testid="good"] .num', (e) => parseFloat(getComputedStyle(e).fontSize));
-    expect(fontPx).toBeGreaterThanOrEqual(24);
+    // looked up and measured in one step, and again while no number is there to measure: the
+    // live feed re-renders tiles, and a number replaced between a handle's look-up and its
+    // measurement is detached (no computed style: NaN)
+    const fontPx = (): Promise<number> =>
+      tablet.evaluate(() => {
+        const e = document.querySelector('[data-testid="tile"] [data-testid="good"] .num');
+        return e?.isConnected ? parseFloat(getComputedStyle(e).fontSize) : Number.NaN;
+      });
+    await expect.poll(fontPx, { timeout: 5000 }).toBeGreaterThanOrEqual(24);
     await shot(tablet, 'overview-1024x768');
     await tablet.tap('[data-testid="tile"][data-machine="printer-2"] .tile-link');
     await tablet.waitForSelector('[data-testid="chart-energy"] canvas', { timeout: 10_000 });
