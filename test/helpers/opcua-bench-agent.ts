@@ -11,6 +11,9 @@
  * (to cut a --trace-gc-nvp log to it).
  * With SFA_BENCH_HEAP_SNAPSHOT=<dir>, a heap snapshot is written mid-window to <dir>/agent-<pid>.heapsnapshot
  * (it stops the agent for seconds: the window's CPU figure is then meaningless).
+ * With SFA_BENCH_HEAP_SAMPLING=<dir>, V8's sampling heap profiler runs over the window and writes
+ * <dir>/agent-<pid>.heapprofile: allocations that survived the young generation (promoted:
+ * collected by a major GC, or still alive), by allocation stack. It shows what costs old-generation GC.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -48,6 +51,12 @@ process.on('message', (m: { type: string; ms?: number }) => {
       session.connect();
       void session.post('Profiler.enable').then(() => session.post('Profiler.start'));
     }
+    const sampling = process.env.SFA_BENCH_HEAP_SAMPLING;
+    const heap = sampling ? new Session() : undefined;
+    if (heap) {
+      heap.connect();
+      void heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+    }
     if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW START\n');
     const s0 = stored();
     const c0 = process.cpuUsage();
@@ -58,6 +67,12 @@ process.on('message', (m: { type: string; ms?: number }) => {
       const c = process.cpuUsage(c0);
       if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW END\n');
       send({ type: 'measured', cpuMicros: c.user + c.system, samples: stored() - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
+      if (heap && sampling) {
+        void heap.post('HeapProfiler.getSamplingProfile').then(({ profile }) => {
+          writeFileSync(join(sampling, `agent-${process.pid}.heapprofile`), JSON.stringify(profile));
+          void heap.post('HeapProfiler.stopSampling').then(() => heap.disconnect());
+        });
+      }
       if (session && prof) {
         void session.post('Profiler.stop').then(({ profile }) => {
           writeFileSync(join(prof, `agent-${process.pid}.cpuprofile`), JSON.stringify(profile));

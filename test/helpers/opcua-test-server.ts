@@ -9,15 +9,18 @@
  */
 import { join } from 'node:path';
 import {
+  AccessRestrictionsFlag,
   DataType,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
+  PermissionFlag,
   RegisterServerMethod,
   SecurityPolicy,
   StatusCodes,
   Variant,
   VariantArrayType,
+  WellKnownRoles,
   type UAVariable,
 } from 'node-opcua';
 
@@ -37,6 +40,10 @@ export interface OpcuaTestServerOptions {
   /** accept X.509 user certificates */
   acceptUserCertificates: boolean;
 }
+
+const TAG_ROLE_PERMISSIONS = [
+  { roleId: WellKnownRoles.Anonymous, permissions: PermissionFlag.Browse | PermissionFlag.ReadRolePermissions | PermissionFlag.Read | PermissionFlag.Write },
+];
 
 export const OPCUA_TEST_SERVER_DEFAULTS: OpcuaTestServerOptions = {
   port: 0,
@@ -205,6 +212,12 @@ export class OpcuaTestServer {
         accessLevel: 'CurrentRead | CurrentWrite',
         minimumSamplingInterval: 0,
       });
+      // The node's own role permissions and access restrictions: without them node-opcua looks
+      // both up in the namespace's metadata objects on every sample of every monitored item
+      // (≈ 55 % of the server's CPU at 50,000 items), where a PLC server reads its own memory.
+      // Every session is evaluated with the Anonymous role too, so this grants everyone.
+      v.setRolePermissions(TAG_ROLE_PERMISSIONS);
+      v.setAccessRestrictions(AccessRestrictionsFlag.None);
       v.setValueFromSource({ dataType: DataType.Double, value: 0 }, StatusCodes.Good, new Date());
       this.vars.push(v);
     }
