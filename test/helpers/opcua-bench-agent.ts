@@ -14,10 +14,14 @@
  * With SFA_BENCH_HEAP_SAMPLING=<dir>, V8's sampling heap profiler runs over the window and writes
  * <dir>/agent-<pid>.heapprofile: allocations that survived the young generation (promoted:
  * collected by a major GC, or still alive), by allocation stack. It shows what costs old-generation GC.
+ * A major GC also collects what is young at that moment, so this overstates promotion by up to the
+ * young generation per major GC. SFA_BENCH_HEAP_SAMPLING_ALL=1 keeps every allocation (what
+ * triggers scavenges). The 'measured' reply carries process.memoryUsage() and the heap space sizes (MB).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { loadConfigFile } from '../../config/index.ts';
@@ -55,7 +59,7 @@ process.on('message', (m: { type: string; ms?: number }) => {
     const heap = sampling ? new Session() : undefined;
     if (heap) {
       heap.connect();
-      void heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+      void heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.SFA_BENCH_HEAP_SAMPLING_ALL === '1' });
     }
     if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW START\n');
     const s0 = stored();
@@ -66,7 +70,7 @@ process.on('message', (m: { type: string; ms?: number }) => {
     setTimeout(() => {
       const c = process.cpuUsage(c0);
       if (process.env.SFA_BENCH_MARK) process.stdout.write('@@WINDOW END\n');
-      send({ type: 'measured', cpuMicros: c.user + c.system, samples: stored() - s0, wallMs: performance.now() - w0, rssMb: rssMb() });
+      send({ type: 'measured', cpuMicros: c.user + c.system, samples: stored() - s0, wallMs: performance.now() - w0, rssMb: rssMb(), memory: process.memoryUsage(), spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 1e6)])) });
       if (heap && sampling) {
         void heap.post('HeapProfiler.getSamplingProfile').then(({ profile }) => {
           writeFileSync(join(sampling, `agent-${process.pid}.heapprofile`), JSON.stringify(profile));
