@@ -4,7 +4,7 @@
  * an Agent exactly as `shopfloor-agent run` does, and answers over IPC:
  *   → {type:'subscribed', subscribeMs}  once every source is connected (all items created);
  *   {type:'stored'}            → {type:'stored', samples}
- *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb} over the next ms;
+ *   {type:'measure', ms}       → {type:'measured', cpuMicros, samples, wallMs, rssMb, memory, spaces} over the next ms;
  *   {type:'stop'}              → stops the agent and exits.
  * With SFA_BENCH_CPU_PROF=<dir>, the measured window (only it) is profiled into <dir>/agent-<pid>.cpuprofile.
  * With SFA_BENCH_MARK set, '@@WINDOW START' / '@@WINDOW END' are written to stdout around the window
