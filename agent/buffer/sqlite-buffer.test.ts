@@ -84,6 +84,27 @@ describe('SqliteBuffer', () => {
     b2.close();
   });
 
+  it('keeps a latest value that changes between number, text, boolean and null, and when it last changed', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    const steps: [Sample, { value: Sample['value']; since: number; quality?: Sample['quality'] }][] = [
+      [s(100, 7, 'mode'), { value: 7, since: 100 }],
+      [s(110, 7, 'mode'), { value: 7, since: 100 }],
+      [s(120, 'setup', 'mode'), { value: 'setup', since: 120 }],
+      [s(130, 'setup', 'mode'), { value: 'setup', since: 120 }],
+      [s(140, null, 'mode', 'm1', 'bad'), { value: null, since: 140, quality: 'bad' }],
+      [s(150, 0, 'mode'), { value: 0, since: 150 }],
+      [s(160, 0, 'mode', 'm1', 'uncertain'), { value: 0, since: 160, quality: 'uncertain' }],
+      [s(170, true, 'mode'), { value: true, since: 170 }],
+      [s(180, 2.5, 'mode'), { value: 2.5, since: 180 }],
+      [s(175, 9, 'mode'), { value: 2.5, since: 180 }], // late: "now" stays
+    ];
+    for (const [sample, want] of steps) {
+      b.commit([sample]);
+      expect(b.latest('m1')).toEqual([{ machine: 'm1', signal: 'mode', ts: Math.max(sample.ts, want.since), value: want.value, quality: want.quality ?? 'good', since: want.since }]);
+    }
+    b.close();
+  });
+
   it('restores the latest value and "since" from the rollups after a restart, as raw rows say (many minutes, qualities, late samples)', () => {
     let run = 0;
     fc.assert(
