@@ -111,8 +111,9 @@ export interface Baseline {
 type Kind = 'counter' | 'state' | 'gauge';
 
 /**
- * One (series, bucket) accumulator, also the row shape in memory. It lives for its minute, in the old generation: every field
- * a sample writes holds a plain double (NaN: none) or a small integer, which V8 updates in place.
+ * One (series, bucket) accumulator, also the row shape in memory. It lives for its minute, in
+ * the old generation: every field a sample writes holds a plain double (NaN: none) or a small
+ * integer, which V8 updates in place.
  * A field that may hold null or a string would box each new number in a fresh heap object that
  * then lives for a second, promoted by every scavenge (≈ 50 bytes a sample at 50,000 series).
  * A value (number, string or null) is kept as two fields: `…Num` (NaN when the value is not a
