@@ -64,6 +64,17 @@ describe('KPIs and benchmarks on the demo plant', () => {
       15_000,
       'the agent to store every completed order',
     );
+    // and the last exposed value of every counter, committed: the CLI in another process reads
+    // only what is on disk, the HTTP API in this one reads the same file after it
+    await waitFor(
+      () =>
+        Object.values(truth.machines).every((m) => {
+          const latest = new Map(agent.buffer.latest(m.machine).map((l) => [l.signal, l.value]));
+          return latest.get('parts_total') === m.last.partsTotal && latest.get('parts_scrap') === m.last.partsScrap;
+        }) && agent.health().buffer.pending === 0,
+      10_000,
+      'the agent to catch up with the plant',
+    );
     t1 = Date.now() + 60_000;
   }, 60_000);
 
