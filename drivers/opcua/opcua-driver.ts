@@ -37,6 +37,7 @@ import { classifyFailure, createClient, userIdentity } from './opcua-connection.
 import { openCertificateManager } from './opcua-pki.ts';
 import { convertDataValue, type ValueIssue } from './opcua-values.ts';
 import { installFastDateTimeDecoding } from './opcua-fast-datetime.ts';
+import { releaseNotificationsAfterDispatch } from './opcua-release-notifications.ts';
 
 // two DateTimes per notification: decoded exactly without 64-bit objects (opcua-fast-datetime.ts)
 installFastDateTimeDecoding();
@@ -131,6 +132,8 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
   private orphan: ClientSession | undefined;
   private pending: Sample[] = [];
   private flushScheduled = false;
+  /** warned that node-opcua offers no hook to release dispatched notifications */
+  private releaseWarned = false;
   private lastProblem = '';
   /** the connection went silent (not closed): its session may live on at the server */
   private silentBreak = false;
@@ -329,6 +332,11 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       publishingEnabled: true,
       priority: 10,
     });
+    // decoded notifications die young instead of being promoted with their response (opcua-release-notifications.ts)
+    if (!releaseNotificationsAfterDispatch(sub) && !this.releaseWarned) {
+      this.releaseWarned = true;
+      ctx.log.warn({}, 'this node-opcua version offers no hook to release dispatched notifications: the driver works, with more garbage collection');
+    }
     const live: LiveSubscription = { tags, sub, lastHeard: Date.now(), silenceMs: 0, rebuilding: false };
     live.silenceMs = 2 * sub.publishingInterval * sub.maxKeepAliveCount + 1000;
     const heard = (): void => {
