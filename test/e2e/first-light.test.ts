@@ -13,7 +13,7 @@ import { loadConfigText } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { PlantSimulator, type GroundTruth } from '../../drivers/simulator/index.ts';
-import { waitFor } from '../helpers/index.ts';
+import { waitFor, waitForPlantCatchUp } from '../helpers/index.ts';
 
 const DEMO = readFileSync(new URL('../../config/demo.yaml', import.meta.url), 'utf8');
 
@@ -50,15 +50,7 @@ describe('first light: simulated plant → buffer → KPIs → HTTP', () => {
     sim.pause();
     truth = sim.groundTruth();
     // wait until the agent has stored the last exposed value of every counter
-    await waitFor(
-      () =>
-        Object.values(truth.machines).every((m) => {
-          const latest = new Map(agent.buffer.latest(m.machine).map((l) => [l.signal, l.value]));
-          return latest.get('parts_total') === m.last.partsTotal && latest.get('parts_scrap') === m.last.partsScrap;
-        }) && agent.health().buffer.pending === 0,
-      10_000,
-      'the agent to catch up with the plant',
-    );
+    await waitForPlantCatchUp(agent, truth);
     await new Promise((r) => setTimeout(r, 500)); // the last energy values
   }, 60_000);
 

@@ -19,7 +19,7 @@ import { Agent } from '../../agent/runtime/agent.ts';
 import { BRIEF_BANDS, BENCHMARK_KPIS } from '../../agent/kpi/index.ts';
 import type { BenchmarkReport, KpiRow, RollupRow } from '../../agent/runtime/kpi-service.ts';
 import { PlantSimulator, type GroundTruth } from '../../drivers/simulator/index.ts';
-import { waitFor } from '../helpers/index.ts';
+import { waitFor, waitForPlantCatchUp } from '../helpers/index.ts';
 
 const DEMO = readFileSync(new URL('../../config/demo.yaml', import.meta.url), 'utf8');
 const CLI = fileURLToPath(new URL('../../agent/cli/shopfloor-agent.mjs', import.meta.url));
@@ -66,15 +66,7 @@ describe('KPIs and benchmarks on the demo plant', () => {
     );
     // and the last exposed value of every counter, committed: the CLI in another process reads
     // only what is on disk, the HTTP API in this one reads the same file after it
-    await waitFor(
-      () =>
-        Object.values(truth.machines).every((m) => {
-          const latest = new Map(agent.buffer.latest(m.machine).map((l) => [l.signal, l.value]));
-          return latest.get('parts_total') === m.last.partsTotal && latest.get('parts_scrap') === m.last.partsScrap;
-        }) && agent.health().buffer.pending === 0,
-      10_000,
-      'the agent to catch up with the plant',
-    );
+    await waitForPlantCatchUp(agent, truth);
     t1 = Date.now() + 60_000;
   }, 60_000);
 

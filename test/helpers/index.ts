@@ -1,1 +1,2 @@
 export * from './peers.ts';
+export * from './plant.ts';
