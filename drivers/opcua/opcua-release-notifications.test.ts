@@ -60,6 +60,12 @@ describe('releasing dispatched OPC UA notifications', () => {
     return { sub, messages, values, received: () => received };
   }
 
+  it('reports false, and changes nothing, on a subscription without the hook (a node-opcua that moved it)', () => {
+    const other = { on: () => undefined };
+    expect(releaseNotificationsAfterDispatch(other as unknown as ClientSubscription)).toBe(false);
+    expect(Object.keys(other)).toEqual(['on']);
+  });
+
   it('every value still reaches its item; the dispatched lists are empty, an unwrapped subscription keeps them', async () => {
     const released = await watch(true);
     const kept = await watch(false);

@@ -12,9 +12,10 @@
  * Variant and Date of the response. So they are all promoted.
  *
  * Measured at 50,000 items, 1 Hz, responses of 1,000 notifications (agent variants against
- * one server process): 370–385 bytes per notification were promoted; the major GCs this
- * forced made up a third of the agent's CPU time. With the notifications released once
- * dispatched: 3–7 bytes per notification, and 6 µs instead of 9 µs of CPU per notification.
+ * one server process): 370–385 bytes per notification were promoted, and the garbage
+ * collection this caused made up a third of the agent's CPU time. With the notifications
+ * released once dispatched: 3–7 bytes per notification, and 6 µs instead of 9 µs of CPU per
+ * notification.
  *
  * Once every monitored item of a DataChangeNotification has been told of its value, the
  * notification's list of items is emptied. The response then holds the small envelope
