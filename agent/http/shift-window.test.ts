@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { currentShift } from './shift-window.ts';
+import { dailyOccurrences } from '../kpi/calendar.ts';
 
 const SHIFTS = [
   { name: 'early', start: '06:00', end: '14:00' },
@@ -40,5 +41,16 @@ describe('currentShift', () => {
     // Sunday 2026-06-14 12:00 Berlin: the last shift was Friday's
     const s = currentShift(weekdays, Z, Date.parse('2026-06-14T10:00:00Z'));
     expect(new Date(s.start).toISOString()).toBe('2026-06-12T06:00:00.000Z');
+  });
+
+  it('is the KPI engine\'s shift window (groupBy=shift), also on the days clocks change', () => {
+    // every 20 minutes over the spring-forward and fall-back days in Berlin
+    for (const day of ['2026-03-29', '2026-10-25']) {
+      for (let t = Date.parse(`${day}T00:00:00Z`) - 3_600_000; t < Date.parse(`${day}T00:00:00Z`) + 86_400_000; t += 1_200_000) {
+        const s = currentShift(SHIFTS, Z, t);
+        const kpi = dailyOccurrences(SHIFTS, Z, t - 86_400_000, t + 86_400_000).find((c) => c.start <= t && t < c.end);
+        expect({ name: s.name, start: s.start, end: s.end }, new Date(t).toISOString()).toEqual({ name: kpi?.label, start: kpi?.start, end: kpi?.end });
+      }
+    }
   });
 });
