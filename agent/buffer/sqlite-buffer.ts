@@ -79,8 +79,22 @@ interface LatestSlot {
 }
 
 function latestSlot(machine: string, signal: string, ts: number, value: SampleValue, quality: Quality, since: number): LatestSlot {
-  const isNum = typeof value === 'number';
-  return { machine, signal, ts, isNum, num: isNum ? value : NaN, other: isNum ? null : value, quality, since };
+  const slot: LatestSlot = { machine, signal, ts, isNum: true, num: NaN, other: null, quality, since };
+  putValue(slot, value);
+  return slot;
+}
+
+/** the value into the slot's number or other field */
+function putValue(slot: LatestSlot, v: SampleValue): void {
+  if (typeof v === 'number') {
+    slot.isNum = true;
+    slot.num = v;
+    slot.other = null;
+  } else {
+    slot.isNum = false;
+    slot.num = NaN;
+    slot.other = v;
+  }
 }
 
 export interface BufferStats {
@@ -610,17 +624,9 @@ export class SqliteBuffer {
     }
     if (prev.ts > s.ts) return; // a late sample does not change "now"
     const v = s.value;
-    if (typeof v === 'number') {
-      if (!prev.isNum || prev.num !== v || prev.quality !== s.quality) prev.since = s.ts;
-      prev.isNum = true;
-      prev.num = v;
-      prev.other = null;
-    } else {
-      if (prev.isNum || prev.other !== v || prev.quality !== s.quality) prev.since = s.ts;
-      prev.isNum = false;
-      prev.num = NaN;
-      prev.other = v;
-    }
+    const same = typeof v === 'number' ? prev.isNum && prev.num === v : !prev.isNum && prev.other === v;
+    if (!same || prev.quality !== s.quality) prev.since = s.ts;
+    putValue(prev, v);
     prev.ts = s.ts;
     prev.quality = s.quality;
   }
