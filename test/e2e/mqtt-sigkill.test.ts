@@ -8,7 +8,7 @@
  * flight and drops the rest silently, online or not. So the publisher is paced: it stays at
  * most WINDOW messages ahead of what the agent has committed (read from the agent's own
  * buffer.db). That bounds what the broker holds for us, and it is also what makes the test
- * sharp: at each kill up to WINDOW messages are delivered-but-unacknowledged or queued, and
+ * sharp: at each kill up to KILL_CHUNK messages are delivered-but-unacknowledged or queued, and
  * an agent that acknowledged before committing would lose some of them.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,14 @@ const CLI = fileURLToPath(new URL('../../agent/cli/shopfloor-agent.mjs', import.
 const TOTAL = 100_000;
 const WINDOW = 400;
 const CHUNK = 100;
+/**
+ * the chunk a kill falls into: twice the pacing window, so the agent has more to receive than
+ * a busy test process takes to notice the broker's acknowledgements (still below the broker's
+ * 1000 queued messages: the agent has caught up before it)
+ */
+const KILL_CHUNK = 2 * WINDOW;
+/** a kill that found nothing in flight is tried again this many messages later */
+const RETRY_AFTER = 3_000;
 
 describe.skipIf(!broker.available)('MQTT ingest survives SIGKILL (at least once)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sfa-sigkill-'));
@@ -111,25 +119,25 @@ sources:
         const done = committed();
         if (kills[0] !== undefined && done >= kills[0]) {
           kills.shift();
-          // the agent catches up first, so the broker holds at most WINDOW messages for it
+          // the agent catches up first, so the broker holds at most KILL_CHUNK messages for it
           const caughtUp = next - 1;
           await waitFor(() => committed() >= caughtUp, 30_000, 'the agent catching up', 5);
           // kill in the middle of a chunk: the agent is receiving, the broker holds the rest
-          const end = next + WINDOW - 1;
+          const end = next + KILL_CHUNK - 1;
           // the moment of the kill does not depend on the agent's progress: when the broker
           // has acknowledged half the chunk (an agent that acknowledged before committing
           // would lose what it had acknowledged but not yet committed)
           let acked = 0;
           const batch: Promise<unknown>[] = [];
           for (let i = next; i <= end; i++) batch.push(pub.publishAsync(`${prefix}/seq`, String(i), { qos: 1 }).then(() => acked++));
-          await waitFor(() => acked >= WINDOW / 2, 10_000, 'the broker taking half the chunk', 1);
+          await waitFor(() => acked >= KILL_CHUNK / 2, 10_000, 'the broker taking half the chunk', 1);
           const dead = new Promise((r) => child?.once('exit', r));
           child.kill('SIGKILL');
           await dead;
           // a kill that found the agent with nothing left to receive proved nothing: kill again later
           const outstanding = end - committed();
           if (outstanding > 0) outstandingAtKill.push(outstanding);
-          else if (end + 10_000 < TOTAL) kills.push(end + 10_000);
+          else if (end + RETRY_AFTER < TOTAL) kills.push(end + RETRY_AFTER);
           await Promise.all(batch);
           next = end + 1;
           child = startAgent();
