@@ -7,7 +7,7 @@
  */
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
-import type { ModbusDeviceConfig, ModbusRegisterConfig, ModbusSourceConfig } from '../../config/schema.ts';
+import type { ModbusDeviceConfig, ModbusRegisterConfig, ModbusSourceConfig } from './modbus-schema.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import type { Driver, DriverContext } from '../driver.ts';
 import { decodeRegister, planBlocks, type ReadBlock } from './register-plan.ts';

@@ -4,7 +4,7 @@
  * bits per request, small gaps read through); each register keeps where its words sit in
  * the block, so the hot path only slices and converts.
  */
-import type { ModbusRegisterConfig } from '../../config/schema.ts';
+import type { ModbusRegisterConfig } from './modbus-schema.ts';
 import type { SampleValue } from '../../agent/model/index.ts';
 
 export type ModbusTable = ModbusRegisterConfig['table'];

@@ -21,7 +21,7 @@ import mqtt from 'mqtt';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Driver, DriverContext } from '../driver.ts';
 import type { Sample } from '../../agent/model/index.ts';
-import type { MqttSourceConfig } from '../../config/schema.ts';
+import type { MqttSourceConfig } from './mqtt-schema.ts';
 import { MqttIngest } from './mqtt-ingest.ts';
 
 export interface MqttDriverOptions {

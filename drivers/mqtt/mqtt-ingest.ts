@@ -7,7 +7,7 @@
  * and an unusable part (a Sparkplug payload with one NaN metric): then both happen.
  */
 import type { DriverContext } from '../driver.ts';
-import type { MqttSourceConfig } from '../../config/schema.ts';
+import type { MqttSourceConfig } from './mqtt-schema.ts';
 import { SparkplugHost, type SparkplugOutcome } from '../sparkplug/index.ts';
 import { decodeMessage, decodeOrderEvent, matchTopic, prepareTopic, type PreparedTopic } from './topic-mapping.ts';
 

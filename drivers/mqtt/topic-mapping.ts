@@ -3,7 +3,7 @@
  * matches and walks pre-split paths). Pure: no I/O; bad payloads are returned as reasons.
  */
 import type { Sample, SampleValue } from '../../agent/model/index.ts';
-import type { MqttTopicConfig } from '../../config/schema.ts';
+import type { MqttTopicConfig } from './mqtt-schema.ts';
 
 export type DecodeResult = { ok: true; samples: Sample[] } | { ok: false; reason: string };
 

@@ -13,7 +13,7 @@ import {
 } from 'node-opcua-client';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { AgentError } from '../../agent/errors.ts';
-import type { OpcuaSourceConfig } from '../../config/schema.ts';
+import type { OpcuaSourceConfig } from './opcua-schema.ts';
 import { thumbprintOf, trustCommand } from './opcua-pki.ts';
 
 export type OpcuaSecurity = Pick<OpcuaSourceConfig, 'endpoint' | 'securityMode' | 'securityPolicy' | 'auth'>;

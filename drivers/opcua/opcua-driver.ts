@@ -31,7 +31,7 @@ import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { resolve } from 'node:path';
 import type { Sample } from '../../agent/model/index.ts';
 import type { AgentError } from '../../agent/errors.ts';
-import type { OpcuaSourceConfig } from '../../config/schema.ts';
+import type { OpcuaSourceConfig } from './opcua-schema.ts';
 import type { Driver, DriverContext, TagProblem, TagProblemReporter } from '../driver.ts';
 import { classifyFailure, createClient, userIdentity } from './opcua-connection.ts';
 import { openCertificateManager } from './opcua-pki.ts';

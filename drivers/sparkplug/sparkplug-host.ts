@@ -6,7 +6,7 @@
  * No I/O: the MQTT driver commits the samples, stores dead letters and publishes the request.
  */
 import type { Sample } from '../../agent/model/index.ts';
-import type { SparkplugConfig } from '../../config/schema.ts';
+import type { SparkplugConfig } from './sparkplug-schema.ts';
 import { SPARKPLUG_NAMESPACE, SparkplugCodec, parseSparkplugTopic, type SparkplugMetric, type SparkplugTopic } from './sparkplug-decode.ts';
 
 export interface SparkplugOutcome {
