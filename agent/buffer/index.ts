@@ -3,4 +3,3 @@ export * from './batch-writer.ts';
 export { SCHEMA_VERSION } from './migrations.ts';
 export * from './rollups.ts';
 export * from './retention.ts';
-export { rollupSeriesFromConfig } from './rollup-series-config.ts';

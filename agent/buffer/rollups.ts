@@ -41,6 +41,7 @@
  * the samples above it are replayed by recomputing their ranges, so rollups never miss or
  * double-count a committed sample. Reads flush first.
  */
+import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { setById } from './by-id.ts';
 import type Database from 'better-sqlite3';
 import { counterDelta } from '../kpi/counter-deltas.ts';
@@ -58,14 +59,16 @@ export interface RollupSeriesConfig {
   rollover(machine: string, signal: string): number;
   /** holds (state, gauges) end after this long without a sample */
   maxHoldMs(machine: string): number;
-  /** raw state codes → state, per machine (the buffer normally holds canonical names) */
-  stateMap(machine: string): Readonly<Record<string, string>> | undefined;
+  /**
+   * raw state codes → state, per machine. The agent's buffer holds canonical names (the Plant
+   * maps codes before the buffer), so the agent gives none; a buffer of raw codes may.
+   */
+  stateMap?(machine: string): Readonly<Record<string, string>> | undefined;
 }
 
 export const ROLLUP_SERIES_DEFAULTS: RollupSeriesConfig = {
   rollover: () => 0,
-  maxHoldMs: () => 3600 * 1000,
-  stateMap: () => undefined,
+  maxHoldMs: () => MACHINE_DEFAULTS.maxHoldS * 1000,
 };
 
 export interface RollupOptions {
@@ -874,7 +877,7 @@ export class RollupStore {
   private decoderOf(machine: string): StateDecoder {
     let d = this.decoders.get(machine);
     if (d === undefined) {
-      d = makeStateDecoder(this.opts.series.stateMap(machine));
+      d = makeStateDecoder(this.opts.series.stateMap?.(machine));
       this.decoders.set(machine, d);
     }
     return d;

@@ -7,11 +7,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DateTime } from 'luxon';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../buffer/index.ts';
+import { SqliteBuffer } from '../buffer/index.ts';
 import { isAgentError } from '../errors.ts';
 import { KpiQueryError, KpiService, type BenchmarkReport, type GroupBy, type KpiRow, type KpiScope, type RollupRow } from '../runtime/kpi-service.ts';
 import type { CliContext, CommandFactory } from './cli-context.ts';
 import { EXIT_CODES } from './exit-codes.ts';
+import { Plant } from '../plant/index.ts';
 
 type Format = 'table' | 'json' | 'csv';
 
@@ -132,14 +133,14 @@ function runKpi(opts: KpiOptions, ctx: CliContext): number {
   }
   let buffer: SqliteBuffer;
   try {
-    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true, rollupSeries: rollupSeriesFromConfig(config) });
+    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true, rollupSeries: new Plant(config) });
   } catch (e) {
     const code = isAgentError(e) ? `${e.code}: ` : '';
     ctx.io.err(`shopfloor-agent kpi: ${code}${(e as Error).message} — is agent.dataDir right, and has the agent run once?`);
     return EXIT_CODES.RUNTIME;
   }
   try {
-    const kpis = new KpiService(config, buffer);
+    const kpis = new KpiService(new Plant(config), buffer);
     const rows = kpis.query({ from, to, machine: opts.machine, line: opts.line, groupBy: opts.groupBy, scope: opts.scope });
     // benchmarks: the same window when it is long enough to hold orders, else the last 7 days
     const benchFrom = Math.min(from, to - KPI_COMMAND_DEFAULTS.benchmarkWindowMs);

@@ -12,6 +12,7 @@ import type { CliIo, CommandFactory } from './cli-context.ts';
 import { browseCommand } from './browse-command.ts';
 import { trustCommand } from './trust-command.ts';
 import { kpiCommand } from './kpi-command.ts';
+import { Plant } from '../plant/index.ts';
 
 export { EXIT_CODES };
 
@@ -109,7 +110,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         code = EXIT.USAGE;
         return;
       }
-      const tags = config.sources.reduce((n, s) => n + (s.type === 'opcua' ? s.tags.length : s.type === 'modbus' ? s.registers.length : s.topics.length), 0);
+      const tags = new Plant(config).mappingCount();
       io.out(`${file}: ok — site ${config.site.id}, agent ${config.agent.id}, ${config.sources.length} sources, ${tags} tags/topics, ${config.machines.length} machines`);
     });
 

@@ -1,6 +1,6 @@
 /** Wires the demo plant (drivers/simulator) into the agent and the `simulate` verb. */
 import { join, resolve } from 'node:path';
-import type { Config } from '../../config/schema.ts';
+import type { Plant } from '../plant/index.ts';
 import { runSimulator, startPlantSimulator } from '../../drivers/simulator/index.ts';
 import type { Companion } from '../runtime/agent.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -8,10 +8,10 @@ import { AgentError, isAgentError } from '../errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
 /** `simulator.enabled: true`: the demo plant starts before the sources that read it. */
-export async function startDemoPlant(config: Config, log: Logger): Promise<Companion> {
+export async function startDemoPlant(plant: Plant, log: Logger): Promise<Companion> {
   try {
     return await startPlantSimulator(
-      { ...config.simulator, pkiDir: join(resolve(config.agent.dataDir), 'simulator-pki') },
+      { ...plant.simulator, pkiDir: join(resolve(plant.dataDir), 'simulator-pki') },
       log.child({ component: 'simulator' }),
     );
   } catch (err) {

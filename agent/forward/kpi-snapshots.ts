@@ -4,9 +4,15 @@
  * fleet can roll them up by summing components (DESIGN.md §4, §6).
  */
 import { DateTime } from 'luxon';
-import type { Config } from '../../config/schema.ts';
 import type { KpiRow, KpiService } from '../runtime/kpi-service.ts';
 import type { KpiSnapshot } from './forwarder.ts';
+
+/** What a snapshot needs of the plant. */
+export interface SnapshotPlant {
+  site: { id: string; timezone: string };
+  agentId: string;
+  shifts: readonly unknown[];
+}
 
 export interface KpiSnapshotPayload {
   agent: string;
@@ -20,18 +26,18 @@ export interface KpiSnapshotPayload {
   day: KpiRow | null;
 }
 
-export function kpiSnapshots(config: Config, kpis: KpiService, now = Date.now()): KpiSnapshot[] {
-  const dayStart = DateTime.fromMillis(now, { zone: config.site.timezone }).startOf('day').toMillis();
+export function kpiSnapshots(plant: SnapshotPlant, kpis: KpiService, now = Date.now()): KpiSnapshot[] {
+  const dayStart = DateTime.fromMillis(now, { zone: plant.site.timezone }).startOf('day').toMillis();
   const out: KpiSnapshot[] = [];
   for (const machine of kpis.machineIds()) {
     const day = now > dayStart ? (kpis.kpis({ from: dayStart, to: now, machine, groupBy: 'none' })[0] ?? null) : null;
     let shift: KpiRow | null = null;
-    if (config.shifts.length > 0) {
+    if (plant.shifts.length > 0) {
       const rows = kpis.kpis({ from: now - 86_400_000, to: now, machine, groupBy: 'shift' });
       // the shift holding "now" is the one clipped at now
       shift = rows.filter((r) => Date.parse(r.periodEnd) === now).at(-1) ?? null;
     }
-    const payload: KpiSnapshotPayload = { agent: config.agent.id, site: config.site.id, machine, at: new Date(now).toISOString(), shift, day };
+    const payload: KpiSnapshotPayload = { agent: plant.agentId, site: plant.site.id, machine, at: new Date(now).toISOString(), shift, day };
     out.push({ machine, payload });
   }
   return out;

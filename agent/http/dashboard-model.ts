@@ -3,12 +3,12 @@
  * staleness, the current shift's KPIs, machine trends, orders, and the engineers' health
  * view. Shared by the JSON routes and the live stream, so both always say the same thing.
  */
-import type { Config, MachineConfig } from '../../config/schema.ts';
+import type { Plant } from '../plant/index.ts';
 import type { Agent, Health } from '../runtime/agent.ts';
 import type { KpiRow } from '../runtime/kpi-service.ts';
 import type { DeadLetterRow } from '../buffer/index.ts';
 import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
-import { machineFeeds, tileStatus, type MachineFeeds, type TileStatus } from './machine-status.ts';
+import { tileStatus, type TileStatus } from './machine-status.ts';
 import { currentShift, type ShiftWindow } from './shift-window.ts';
 import { orderTable, type OrderRow } from './order-table.ts';
 
@@ -89,52 +89,47 @@ const TREND_STEPS: Record<TrendRange, { spanMs: number; stepMs: number }> = {
 };
 
 export class DashboardModel {
-  private readonly feeds: MachineFeeds;
-  private readonly machineById: Map<string, MachineConfig>;
   /** per machine, the last good state a tile showed: said (dimmed) when the source goes quiet */
   private readonly lastGoodState = new Map<string, MachineState>();
 
   constructor(
     private readonly agent: Agent,
-    private readonly config: Config,
-  ) {
-    this.feeds = machineFeeds(config);
-    this.machineById = new Map(config.machines.map((m) => [m.id, m]));
-  }
+    private readonly plant: Plant,
+  ) {}
 
   site(now = Date.now()): SiteInfo {
-    const s = this.config.site;
+    const s = this.plant.site;
     return {
       id: s.id,
-      name: s.name ?? s.id,
-      agent: this.config.agent.id,
+      name: s.name,
+      agent: this.plant.agentId,
       timezone: s.timezone,
       locale: s.locale,
-      shifts: this.config.shifts.map((x) => ({ name: x.name, start: x.start, end: x.end })),
+      shifts: this.plant.shifts.map((x) => ({ name: x.name, start: x.start, end: x.end })),
       now: new Date(now).toISOString(),
     };
   }
 
   shift(now = Date.now()): ShiftWindow {
-    return currentShift(this.config.shifts, this.config.site.timezone, now);
+    return currentShift(this.plant.shifts, this.plant.site.timezone, now);
   }
 
   tiles(now = Date.now()): TileStatus[] {
     const statuses = this.agent.sourceStatus();
     const latest = this.agent.buffer.latest();
     return this.agent.kpis.machineIds().map((id) => {
-      const cfg = this.machineById.get(id);
-      const fed = new Set(this.feeds.sources.get(id) ?? []);
+      const m = this.plant.machine(id);
+      const fed = new Set(this.plant.feeds(id));
       for (const s of statuses) if (s.machines.has(id)) fed.add(s.id);
+      const mine = latest.filter((l) => l.machine === id);
       const tile = tileStatus({
         id,
-        name: cfg?.name ?? id,
-        line: cfg?.line ?? 'default',
-        product: cfg?.product ?? null,
-        stateMap: cfg?.stateMap ?? {},
-        latest: latest.filter((l) => l.machine === id),
+        name: m.name,
+        line: m.line,
+        product: m.product,
+        latest: mine,
         sources: statuses.filter((s) => fed.has(s.id)),
-        staleAfterMs: this.feeds.staleAfterMs.get(id),
+        staleAfterMs: this.staleLimits(id, mine),
         previousState: this.lastGoodState.get(id),
         now,
       });
@@ -172,16 +167,15 @@ export class DashboardModel {
       const row = this.agent.kpis.kpis({ from: t, to: end, machine: machine, groupBy: 'none' })[0];
       buckets.push([t, row?.energyKwh ?? null, row?.unitsGood ?? null, row?.unitsScrap ?? null]);
     }
-    const cfg = this.machineById.get(machine);
     const raw = this.agent.buffer.series(machine, 'state', from, to);
     // the state holding at `from` comes from before the range
-    const before = this.agent.kpis.series(machine, 'state', from - (cfg?.maxHoldS ?? 3600) * 1000, from);
+    const before = this.agent.kpis.series(machine, 'state', from - this.plant.machine(machine).maxHoldMs, from);
     const first = before[before.length - 1];
     const states: Trend['states'] = [];
-    if (first) states.push([from, this.mapState(cfg, first[1])]);
+    if (first) states.push([from, stateOf(first[1])]);
     let prev: MachineState | null | undefined = states[0]?.[1];
     for (const [ts, v] of raw) {
-      const s = this.mapState(cfg, v);
+      const s = stateOf(v);
       if (s !== prev) states.push([ts, s]);
       prev = s;
     }
@@ -196,7 +190,7 @@ export class DashboardModel {
     const tags = this.agent.buffer
       .latest()
       .map((l): TagView => {
-        const limit = this.feeds.staleAfterMs.get(l.machine)?.get(l.signal);
+        const limit = this.plant.series(l.machine, l.signal).staleAfterMs;
         return {
           machine: l.machine,
           signal: l.signal,
@@ -227,11 +221,20 @@ export class DashboardModel {
     };
   }
 
-  private mapState(cfg: MachineConfig | undefined, v: SampleValue): MachineState | null {
-    if (isMachineState(v)) return v;
-    const m = cfg?.stateMap[String(v)];
-    return m ?? null;
+  /** signal → staleAfterS (ms) of the series a machine has, from the Plant */
+  private staleLimits(machine: string, latest: readonly { signal: string }[]): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const l of latest) {
+      const ms = this.plant.series(machine, l.signal).staleAfterMs;
+      if (ms !== undefined) out.set(l.signal, ms);
+    }
+    return out;
   }
+}
+
+/** States are stored by name (the Plant maps codes before the buffer): anything else is unknown. */
+function stateOf(v: SampleValue): MachineState | null {
+  return isMachineState(v) ? v : null;
 }
 
 function pickKpi(r: KpiRow): ShiftKpi {

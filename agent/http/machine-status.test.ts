@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineFeeds, tileStatus, type LatestTag, type TileInput } from './machine-status.ts';
-import { loadConfigText } from '../../config/index.ts';
+import { tileStatus, type LatestTag, type TileInput } from './machine-status.ts';
 
 const NOW = Date.parse('2026-03-02T10:00:00Z');
 
@@ -10,7 +9,6 @@ function input(over: Partial<TileInput> = {}): TileInput {
     name: 'Printer 1',
     line: 'additive',
     product: 'bracket-a',
-    stateMap: { '1': 'running', '3': 'down' },
     latest: [],
     sources: [{ id: 'ua', state: 'connected' }],
     staleAfterMs: undefined,
@@ -35,8 +33,8 @@ describe('tileStatus', () => {
     expect(t.stateSince).toBe(new Date(NOW - 5400_000).toISOString());
   });
 
-  it('maps raw state codes through the stateMap', () => {
-    expect(tileStatus(input({ latest: [tag('state', 3, 1)] })).state).toBe('down');
+  it('reads states as the buffer holds them (codes were mapped before it, agent/plant/plant.test.ts): an unmapped code is no state', () => {
+    expect(tileStatus(input({ latest: [tag('state', 'down', 1)] })).state).toBe('down');
     expect(tileStatus(input({ latest: [tag('state', 9, 1)] })).state).toBeNull();
   });
 
@@ -77,38 +75,5 @@ describe('tileStatus', () => {
   it('a machine without samples has no state and is not stale', () => {
     const t = tileStatus(input());
     expect(t).toMatchObject({ state: null, stateSince: null, lastSampleAt: null, stale: false });
-  });
-});
-
-describe('machineFeeds', () => {
-  it('maps machines to the sources naming them, and collects staleAfterS per tag', () => {
-    const res = loadConfigText(
-      `
-site: { id: s }
-agent: { id: a }
-machines: [{ id: p1 }, { id: p2 }, { id: c1 }]
-sources:
-  - id: ua
-    type: opcua
-    endpoint: opc.tcp://127.0.0.1:4840
-    tags:
-      - { nodeId: "ns=1;s=a", machine: p1, signal: state, staleAfterS: 30 }
-      - { nodeId: "ns=1;s=b", machine: p2, signal: energy_kwh }
-  - id: mq
-    type: mqtt
-    url: mqtt://127.0.0.1:1883
-    topics:
-      - { filter: "c1/t", machine: c1, format: plain, signal: power_kw }
-      - { filter: "plant/+/t", machine: "{1}", format: plain, signal: power_kw }
-`,
-      { file: 't.yaml' },
-    );
-    if (!res.ok) throw new Error(JSON.stringify(res.problems));
-    const f = machineFeeds(res.config);
-    expect([...(f.sources.get('p1') ?? [])]).toEqual(['ua']);
-    expect([...(f.sources.get('p2') ?? [])]).toEqual(['ua']);
-    expect([...(f.sources.get('c1') ?? [])]).toEqual(['mq']);
-    expect(f.staleAfterMs.get('p1')?.get('state')).toBe(30_000);
-    expect(f.staleAfterMs.get('p2')).toBeUndefined();
   });
 });

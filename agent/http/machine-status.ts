@@ -4,45 +4,8 @@
  * not connected, when its latest value of some tag has bad/uncertain quality, or when a tag
  * with `staleAfterS` has been silent longer than that.
  */
-import type { Config } from '../../config/schema.ts';
 import type { SourceState } from '../../drivers/driver.ts';
 import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
-
-export interface MachineFeeds {
-  /** machine → sources configured to feed it (literal machine names in tags and topics) */
-  sources: Map<string, Set<string>>;
-  /** machine → signal → staleAfterS in milliseconds */
-  staleAfterMs: Map<string, Map<string, number>>;
-}
-
-/** The static part of the machine → source mapping, read from the config once. */
-export function machineFeeds(config: Pick<Config, 'sources'>): MachineFeeds {
-  const sources = new Map<string, Set<string>>();
-  const staleAfterMs = new Map<string, Map<string, number>>();
-  const feed = (machine: string, source: string): void => {
-    const set = sources.get(machine) ?? new Set<string>();
-    set.add(source);
-    sources.set(machine, set);
-  };
-  for (const src of config.sources) {
-    if (src.type === 'mqtt') {
-      // a capture ("{1}") names its machines only at run time: the agent learns them from the data
-      for (const t of src.topics) if (t.machine !== undefined && !/\{\d+\}/.test(t.machine)) feed(t.machine, src.id);
-      continue;
-    }
-    const tags = src.type === 'opcua' ? src.tags : src.registers;
-    for (const t of tags) {
-      feed(t.machine, src.id);
-      if (t.staleAfterS !== undefined) {
-        const m = staleAfterMs.get(t.machine) ?? new Map<string, number>();
-        const prev = m.get(t.signal);
-        m.set(t.signal, Math.min(prev ?? Infinity, t.staleAfterS * 1000));
-        staleAfterMs.set(t.machine, m);
-      }
-    }
-  }
-  return { sources, staleAfterMs };
-}
 
 export interface LatestTag {
   signal: string;
@@ -80,19 +43,13 @@ export interface TileInput {
   name: string;
   line: string;
   product: string | null;
-  stateMap: Record<string, string>;
   latest: readonly LatestTag[];
   sources: readonly SourceView[];
+  /** signal → staleAfterS in ms (the Plant's series settings); a signal without one is never stale by silence */
   staleAfterMs: ReadonlyMap<string, number> | undefined;
   /** the last good state seen before (the buffer's latest may be the bad sample of a disconnect) */
   previousState?: MachineState | null | undefined;
   now: number;
-}
-
-function mapState(v: SampleValue, stateMap: Record<string, string>): MachineState | null {
-  if (isMachineState(v)) return v;
-  const mapped = stateMap[String(v)];
-  return isMachineState(mapped) ? mapped : null;
 }
 
 function seconds(ms: number): string {
@@ -119,7 +76,8 @@ export function tileStatus(input: TileInput): TileStatus {
       reasons.push(`${l.signal} silent for ${seconds(input.now - l.ts)} (staleAfterS ${limit / 1000})`);
     }
     if (l.signal === 'state') {
-      const mapped = l.quality === 'good' ? mapState(l.value, input.stateMap) : null;
+      // state codes were mapped before the buffer (the Plant's normaliser): only names are states
+      const mapped = l.quality === 'good' && isMachineState(l.value) ? l.value : null;
       if (mapped) {
         state = mapped;
         stateSince = l.since;

@@ -5,7 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { Config } from '../../config/schema.ts';
+import type { Plant } from '../plant/index.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Agent } from '../runtime/agent.ts';
 import { AgentError } from '../errors.ts';
@@ -40,14 +40,15 @@ function window(q: { from?: number | undefined; to?: number | undefined }): { fr
   return { from, to };
 }
 
-export async function startHttp(deps: { agent: Agent; config: Config; log: Logger }): Promise<HttpServer> {
-  const { agent, config } = deps;
+export async function startHttp(deps: { agent: Agent; plant: Plant; log: Logger }): Promise<HttpServer> {
+  const { agent, plant } = deps;
+  const http = plant.http;
   // request lines are logged at info; the agent's own http log starts at warn
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
 
-  assertBindAllowed(config.http.host, config.http.token);
+  assertBindAllowed(http.host, http.token);
   // bearer header or the login form's cookie; /healthz stays open for probes (agent/http/auth.ts)
-  registerAuth(app, config.http.token);
+  registerAuth(app, http.token);
 
   app.setErrorHandler(async (err, _req, reply) => {
     if (err instanceof z.ZodError) {
@@ -81,17 +82,17 @@ export async function startHttp(deps: { agent: Agent; config: Config; log: Logge
   });
 
   // the operator dashboard: `/`, its bundled assets, its JSON routes and the live stream
-  const dashboard = new DashboardModel(agent, config);
+  const dashboard = new DashboardModel(agent, plant);
   registerDashboardAssets(app);
   registerDashboardRoutes(app, dashboard);
   registerStreamRoutes(app, new LiveFeed(dashboard, () => agent.health(), agent.buffer));
 
   try {
-    await app.listen({ host: config.http.host, port: config.http.port });
+    await app.listen({ host: http.host, port: http.port });
   } catch (err) {
-    throw new AgentError('SFA_ERR_HTTP_BIND', `cannot listen on ${config.http.host}:${config.http.port}: ${(err as Error).message}`, { cause: err });
+    throw new AgentError('SFA_ERR_HTTP_BIND', `cannot listen on ${http.host}:${http.port}: ${(err as Error).message}`, { cause: err });
   }
   const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const port = typeof addr === 'object' && addr ? addr.port : http.port;
   return { port, app, close: () => app.close() };
 }

@@ -2,13 +2,13 @@
  * The agent's lifecycle: buffer → drivers (and the demo plant) → HTTP; stopped in reverse,
  * flushing every pending sample before the database closes.
  */
-import { join } from 'node:path';
-import type { Config, SourceConfig } from '../../config/schema.ts';
+import type { Config } from '../../config/schema.ts';
 import { reportsTagProblems, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
-import { BatchWriter, Retention, SqliteBuffer, rollupSeriesFromConfig } from '../buffer/index.ts';
+import { descriptorOf, type SourceType } from '../../drivers/registry.ts';
+import { BatchWriter, Retention, SqliteBuffer } from '../buffer/index.ts';
+import { Plant } from '../plant/index.ts';
 import { Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
-import { createNormaliser } from './normalise.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type HttpServer } from '../http/index.ts';
 import { KpiService } from './kpi-service.ts';
@@ -17,7 +17,7 @@ import { AgentMetrics, reasonClass } from './metrics.ts';
 
 export interface SourceStatus {
   id: string;
-  type: SourceConfig['type'];
+  type: SourceType;
   state: SourceState;
   detail: string | undefined;
   since: number;
@@ -42,10 +42,12 @@ export interface Companion {
 
 export interface AgentHooks {
   /** starts the demo plant when simulator.enabled (injected by the CLI, keeps the runtime free of it) */
-  startSimulator?: (config: Config, log: Logger) => Promise<Companion>;
+  startSimulator?: (plant: Plant, log: Logger) => Promise<Companion>;
 }
 
 export class Agent {
+  /** the plant model, built once from the config: every part below reads it */
+  readonly plant: Plant;
   readonly buffer: SqliteBuffer;
   readonly kpis: KpiService;
   readonly metrics: AgentMetrics;
@@ -60,11 +62,13 @@ export class Agent {
   readonly retention: Retention;
 
   constructor(
-    readonly config: Config,
+    config: Config,
     private readonly log: Logger,
     private readonly hooks: AgentHooks = {},
   ) {
-    this.buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, synchronous: config.buffer.synchronous, rollupSeries: rollupSeriesFromConfig(config) });
+    const plant = new Plant(config);
+    this.plant = plant;
+    this.buffer = new SqliteBuffer({ dataDir: plant.dataDir, synchronous: plant.buffer.synchronous, rollupSeries: plant });
     this.writer = new BatchWriter(this.buffer, {
       maxRows: config.buffer.batchRows,
       maxDelayMs: config.buffer.batchMs,
@@ -74,18 +78,18 @@ export class Agent {
         else this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried');
       },
     });
-    this.kpis = new KpiService(config, this.buffer);
-    this.metrics = new AgentMetrics({ site: config.site.id, agent: config.agent.id });
-    const up = config.upstream;
+    this.kpis = new KpiService(plant, this.buffer);
+    this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId });
+    const up = plant.upstream;
     this.forwarder = up
       ? new Forwarder(
           this.buffer,
           {
             url: up.url,
             topicPrefix: up.topicPrefix,
-            site: config.site.id,
-            agent: config.agent.id,
-            clientId: up.clientId ?? `sfa-${config.site.id}-${config.agent.id}`,
+            site: plant.site.id,
+            agent: plant.agentId,
+            clientId: up.clientId ?? `sfa-${plant.site.id}-${plant.agentId}`,
             username: up.username,
             password: up.password,
             ca: up.ca,
@@ -98,7 +102,7 @@ export class Agent {
           },
           this.log.child({ component: 'forwarder' }),
           {
-            kpiSnapshots: () => kpiSnapshots(this.config, this.kpis),
+            kpiSnapshots: () => kpiSnapshots(plant, this.kpis),
             onForwarded: (n) => this.metrics.forwardedSamples.inc(n),
             onState: (st) => this.metrics.upstreamConnected.set(st === 'connected' ? 1 : 0),
           },
@@ -109,7 +113,7 @@ export class Agent {
     this.retention = new Retention(
       this.buffer,
       forwarder ? () => forwarder.cursor : () => this.buffer.stats().lastId,
-      { maxBytes: config.buffer.maxBytes, retainDays: config.buffer.retainDays, rollupMinuteDays: config.buffer.rollupMinuteDays, rollupHourDays: config.buffer.rollupHourDays },
+      { maxBytes: plant.buffer.maxBytes, retainDays: plant.buffer.retainDays, rollupMinuteDays: plant.buffer.rollupMinuteDays, rollupHourDays: plant.buffer.rollupHourDays },
       this.log.child({ component: 'retention' }),
     );
     this.metrics.bufferStats = () => {
@@ -119,25 +123,26 @@ export class Agent {
   }
 
   async start(): Promise<{ httpPort: number }> {
-    if (this.config.simulator.enabled) {
+    const plant = this.plant;
+    if (plant.simulator.enabled) {
       if (!this.hooks.startSimulator) throw new AgentError('SFA_ERR_SIMULATOR_START', 'no simulator available in this build');
-      this.simulator = await this.hooks.startSimulator(this.config, this.log);
+      this.simulator = await this.hooks.startSimulator(plant, this.log);
     }
     this.retention.start();
     this.forwarder?.start();
     // without any stateMap there is nothing to map: samples pass through as they are
-    const normalise = this.config.machines.some((m) => Object.keys(m.stateMap).length > 0) ? createNormaliser(this.config.machines) : undefined;
-    for (const src of this.config.sources) {
+    const normalise = plant.mapsStates ? (s: Sample): Sample => plant.normalise(s) : undefined;
+    for (const src of plant.sources) {
       this.log.debug({ source: src.id }, 'starting source');
-      const driver = await this.createDriver(src);
       this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
-      if (!driver) continue;
+      // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
+      const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
       this.drivers.push(driver);
       await driver.start(this.contextFor(src.id, normalise));
     }
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ agent: this, config: this.config, log: this.log });
-    this.log.info({ url: `http://${this.config.http.host}:${this.http.port}`, sources: this.config.sources.length }, 'agent running');
+    this.http = await startHttp({ agent: this, plant, log: this.log });
+    this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
   }
 
@@ -192,24 +197,6 @@ export class Agent {
 
   sourceStatus(): SourceStatus[] {
     return [...this.status.values()];
-  }
-
-  /** Drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua. */
-  private async createDriver(src: SourceConfig): Promise<Driver | undefined> {
-    switch (src.type) {
-      case 'opcua': {
-        const { OpcuaDriver } = await import('../../drivers/opcua/index.ts');
-        return new OpcuaDriver(src, { applicationName: `shopfloor-agent ${this.config.agent.id}`, pkiDir: join(this.config.agent.dataDir, 'pki') });
-      }
-      case 'mqtt': {
-        const { MqttDriver } = await import('../../drivers/mqtt/index.ts');
-        return new MqttDriver(src, { defaultClientId: `sfa-${this.config.agent.id}-${src.id}`, reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 });
-      }
-      case 'modbus': {
-        const { ModbusDriver } = await import('../../drivers/modbus/index.ts');
-        return new ModbusDriver(src);
-      }
-    }
   }
 
   private contextFor(sourceId: string, normalise: ((s: Sample) => Sample) | undefined): DriverContext {

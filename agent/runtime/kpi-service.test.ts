@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import { configIn, expectClose } from '../../test/helpers/kpi-fixtures.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../buffer/index.ts';
+import { SqliteBuffer } from '../buffer/index.ts';
 import type { Sample } from '../model/index.ts';
 import { KpiService, type KpiQuery, type KpiRow } from './kpi-service.ts';
+import { Plant } from '../plant/index.ts';
 
 // midnight in Berlin, 6 May 2024 (CEST): days by the site's clock start here
 const D0 = Date.UTC(2024, 4, 5, 22);
@@ -66,7 +67,7 @@ describe('KpiService row text', () => {
   const open = (): { buffer: SqliteBuffer; cfg: Config } => {
     const d = join(dir, `b${n++}`);
     const cfg = config(d);
-    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(cfg) });
+    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(cfg) });
     buffer.commit([...plant('m1', 0), ...plant('m2', 150)]);
     return { buffer, cfg };
   };
@@ -79,18 +80,18 @@ describe('KpiService row text', () => {
     const d = join(dir, `b${n++}`);
     const cfg = config(d);
     // a writer that flushes its rollups only when asked (as a running agent between flushes)
-    const writer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(cfg), rollupFlushMs: 3_600_000 });
+    const writer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(cfg), rollupFlushMs: 3_600_000 });
     try {
       const all = [...plant('m1', 0), ...plant('m2', 150)];
       const cut = D0 + 30 * H;
       writer.commit(all.filter((x) => x.ts < cut));
       writer.rollups.flush();
       writer.commit(all.filter((x) => x.ts >= cut)); // in the writer's memory only
-      const reader = new SqliteBuffer({ dataDir: d, readonly: true, rollupSeries: rollupSeriesFromConfig(cfg) });
+      const reader = new SqliteBuffer({ dataDir: d, readonly: true, rollupSeries: new Plant(cfg) });
       try {
         expect(reader.rollups.coveredUntil(true)).toBe(cut);
         const q: KpiQuery = { ...DAY_Q, groupBy: 'hour' };
-        expectClose(new KpiService(cfg, reader).query(q), new KpiService(cfg, writer, { cache: false }).query(q));
+        expectClose(new KpiService(new Plant(cfg), reader).query(q), new KpiService(new Plant(cfg), writer, { cache: false }).query(q));
       } finally {
         reader.close();
       }
@@ -104,22 +105,22 @@ describe('KpiService row text', () => {
   it('read-only beside a writer: a state and power held from a flushed sample to one not flushed yet count in full', () => {
     const d = join(dir, `b${n++}`);
     const cfg = config(d);
-    const writer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(cfg), rollupFlushMs: 3_600_000 });
+    const writer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(cfg), rollupFlushMs: 3_600_000 });
     const at = (ts: number, signal: string, value: string | number): Sample => ({ machine: 'm1', signal, ts, value, quality: 'good' });
     try {
       // running at 10 kW from 07:50, flushed; idle at 2 kW from 09:10, still in the writer's memory
       writer.commit([at(D0 + 7 * H + 50 * 60_000, 'state', 'running'), at(D0 + 7 * H + 50 * 60_000, 'power_kw', 10)]);
       writer.rollups.flush();
       writer.commit([at(D0 + 9 * H + 10 * 60_000, 'state', 'idle'), at(D0 + 9 * H + 10 * 60_000, 'power_kw', 2)]);
-      const reader = new SqliteBuffer({ dataDir: d, readonly: true, rollupSeries: rollupSeriesFromConfig(cfg) });
+      const reader = new SqliteBuffer({ dataDir: d, readonly: true, rollupSeries: new Plant(cfg) });
       try {
         const q: KpiQuery = { from: D0 + 7 * H, to: D0 + 10 * H, groupBy: 'hour', machine: 'm1' };
-        const rows = new KpiService(cfg, reader).query(q);
+        const rows = new KpiService(new Plant(cfg), reader).query(q);
         // the hold lasts maxHoldS (3600 s) from 07:50: 07:00 holds 600 s running at 10 kW
         // (1.667 kWh), 08:00 holds 3000 s (8.333 kWh), 09:00 nothing until idle at 09:10
         expect(rows.map((r) => r.components.runningS)).toEqual([600, 3000, 0]);
         expect(rows[1]?.energyKwh).toBeCloseTo(10 * (3000 / 3600), 9);
-        expectClose(rows, new KpiService(cfg, writer, { cache: false }).query(q));
+        expectClose(rows, new KpiService(new Plant(cfg), writer, { cache: false }).query(q));
       } finally {
         reader.close();
       }
@@ -131,8 +132,8 @@ describe('KpiService row text', () => {
   it('is the text JSON.stringify gives for the rows, first computed and then kept', () => {
     const { buffer, cfg } = open();
     try {
-      const kpis = new KpiService(cfg, buffer);
-      const other = new KpiService(cfg, buffer);
+      const kpis = new KpiService(new Plant(cfg), buffer);
+      const other = new KpiService(new Plant(cfg), buffer);
       const today = Date.now() - (Date.now() % (24 * H));
       const queries: KpiQuery[] = [
         DAY_Q,
@@ -163,7 +164,7 @@ describe('KpiService row text', () => {
   it('a late sample changes the kept rows of its own windows only, which then equal a cache-less service', () => {
     const { buffer, cfg } = open();
     try {
-      const kpis = new KpiService(cfg, buffer);
+      const kpis = new KpiService(new Plant(cfg), buffer);
       const before = kpis.queryJson(DAY_Q);
       expect(kpis.queryJson(DAY_Q)).toBe(before); // from the kept rows
       expect(kpis.cachedRows).toBe(2 * DAYS);
@@ -181,7 +182,7 @@ describe('KpiService row text', () => {
       expect(changed).toEqual([day2]);
       expect((JSON.parse(before) as KpiRow[])[day2]?.components.downS).toBe(0);
       expect(rows[day2]?.components.downS).toBe(10 * 60);
-      expectClose(rows, new KpiService(cfg, buffer, { cache: false }).query(DAY_Q));
+      expectClose(rows, new KpiService(new Plant(cfg), buffer, { cache: false }).query(DAY_Q));
       // the rows are kept again
       expect(kpis.queryJson(DAY_Q)).toBe(after);
       expect(kpis.cachedRows).toBe(2 * DAYS);
@@ -193,7 +194,7 @@ describe('KpiService row text', () => {
   it('a late order event changes the lead times of the rows its order completed in, and no others', () => {
     const { buffer, cfg } = open();
     try {
-      const kpis = new KpiService(cfg, buffer);
+      const kpis = new KpiService(new Plant(cfg), buffer);
       const before = kpis.queryJson(DAY_Q);
       const old = JSON.parse(before) as KpiRow[];
       // m2-o3 started on day 1 at 18:30 (order_id) and completed on day 2 at 01:30; the MES
@@ -210,7 +211,7 @@ describe('KpiService row text', () => {
       expect(old[day2]?.leadTime.basis).toBe('started');
       expect(rows[day2]?.leadTime.basis).toBe('mixed');
       expect(rows[day2]?.components.leadTimeSumS).toBeGreaterThan(old[day2]?.components.leadTimeSumS ?? Infinity);
-      expectClose(rows, new KpiService(cfg, buffer, { cache: false }).query(DAY_Q));
+      expectClose(rows, new KpiService(new Plant(cfg), buffer, { cache: false }).query(DAY_Q));
     } finally {
       buffer.close();
     }
@@ -219,7 +220,7 @@ describe('KpiService row text', () => {
   it('a late order_id change moves an order\'s completion: the rows from then on follow', () => {
     const { buffer, cfg } = open();
     try {
-      const kpis = new KpiService(cfg, buffer);
+      const kpis = new KpiService(new Plant(cfg), buffer);
       const before = kpis.queryJson({ ...DAY_Q, groupBy: 'shift' });
       // m1 moved on from m1-o1 (started 07:00 day 1) at 13:00 day 1, not at 14:00 (to m1-x until 14:00)
       buffer.commit([{ machine: 'm1', signal: 'order_id', ts: D0 + 13 * H, value: 'm1-x', quality: 'good' }]);
@@ -235,7 +236,7 @@ describe('KpiService row text', () => {
       expect(changed).toEqual([early, early + 1]);
       expect(rows[early]?.components).toMatchObject({ orders: 2, leadTimeMinS: 6 * 3600 });
       expect(rows[early + 1]?.components).toMatchObject({ leadTimeMinS: 3600 });
-      expectClose(rows, new KpiService(cfg, buffer, { cache: false }).query(q));
+      expectClose(rows, new KpiService(new Plant(cfg), buffer, { cache: false }).query(q));
     } finally {
       buffer.close();
     }
@@ -251,7 +252,7 @@ describe('KpiService row text', () => {
     });
     const { buffer, cfg } = open();
     try {
-      const kpis = new KpiService(cfg, buffer);
+      const kpis = new KpiService(new Plant(cfg), buffer);
       const queries: KpiQuery[] = [DAY_Q, { ...DAY_Q, groupBy: 'shift' }, { ...DAY_Q, groupBy: 'hour', machine: 'm1' }];
       for (const q of queries) kpis.queryJson(q);
       fc.assert(
@@ -270,7 +271,7 @@ describe('KpiService row text', () => {
               return { machine, signal, ts, value, quality: 'good' };
             }),
           );
-          const cold = new KpiService(cfg, buffer, { cache: false });
+          const cold = new KpiService(new Plant(cfg), buffer, { cache: false });
           for (const q of queries) {
             const json = kpis.queryJson(q);
             expectClose(JSON.parse(json), cold.query(q));

@@ -26,8 +26,8 @@
  * changes the lead times of its window (orders completed on that machine from then on).
  */
 import Database from 'better-sqlite3';
-import type { Config, MachineConfig } from '../../config/schema.ts';
 import type { SqliteBuffer } from '../buffer/index.ts';
+import type { Plant } from '../plant/index.ts';
 import {
   accumulate,
   completeUnits,
@@ -65,7 +65,7 @@ import {
   type ProductFigures,
   type Tariff,
 } from '../kpi/index.ts';
-import { isCounterSignal, isMachineState, type CounterSignal, type MachineState, type SampleValue, type StoredSample } from '../model/index.ts';
+import { COUNTER_SIGNALS, isCounterSignal, isMachineState, type CounterSignal, type MachineState, type SampleValue, type StoredSample } from '../model/index.ts';
 
 export type GroupBy = 'none' | 'hour' | 'shift' | 'day' | 'order';
 export type KpiScope = 'machine' | 'line' | 'site';
@@ -224,8 +224,6 @@ interface Fine {
 }
 
 export class KpiService {
-  private readonly machineById: Map<string, MachineConfig>;
-  private readonly rollover = new Map<string, Partial<Record<CounterSignal, number>>>();
   private readonly opts: KpiServiceOptions;
   /** machine → hour start → components of that full past hour */
   private readonly cache = new Map<string, Map<number, CacheEntry>>();
@@ -251,58 +249,32 @@ export class KpiService {
   private readonly calendarMemo = new Map<string, unknown>();
 
   constructor(
-    private readonly config: Config,
+    private readonly plant: Plant,
     private readonly buffer: SqliteBuffer,
     options: Partial<KpiServiceOptions> = {},
   ) {
     this.opts = { ...KPI_SERVICE_DEFAULTS, ...options };
-    this.machineById = new Map(config.machines.map((m) => [m.id, m]));
-    // rollover is declared in raw units; the buffer holds scaled values
-    for (const src of config.sources) {
-      const tags = src.type === 'opcua' ? src.tags : src.type === 'modbus' ? src.registers : [];
-      for (const t of tags) {
-        if (t.rollover !== undefined && isCounterSignal(t.signal)) {
-          const m = this.rollover.get(t.machine) ?? {};
-          m[t.signal] = t.rollover * (t.scale ?? 1);
-          this.rollover.set(t.machine, m);
-        }
-      }
-      if (src.type === 'mqtt') {
-        for (const t of src.topics) {
-          if (t.machine === undefined || /\{\d+\}/.test(t.machine)) continue;
-          for (const [sig, f] of Object.entries(t.fields ?? {})) {
-            const r = typeof f === 'object' ? f.rollover : t.rollover;
-            const scale = (typeof f === 'object' ? f.scale : undefined) ?? t.scale ?? 1;
-            if (r !== undefined && isCounterSignal(sig)) {
-              const m = this.rollover.get(t.machine) ?? {};
-              m[sig] = r * scale;
-              this.rollover.set(t.machine, m);
-            }
-          }
-        }
-      }
-    }
     this.buffer.onCommit((samples) => this.onCommit(samples));
   }
 
   /** Configured machines first, in config order, then machines only seen in data. */
   machineIds(): string[] {
-    const seen = this.buffer.machines().filter((m) => !m.startsWith('_') && !this.machineById.has(m));
-    return [...this.machineById.keys(), ...seen];
+    const seen = this.buffer.machines().filter((m) => !m.startsWith('_') && !this.plant.isConfigured(m));
+    return [...this.plant.machineIds(), ...seen];
   }
 
   machines(): MachineView[] {
     return this.machineIds().map((id) => {
-      const cfg = this.machineById.get(id);
+      const m = this.plant.machine(id);
       const latest = this.buffer.latest(id);
       const state = latest.find((l) => l.signal === 'state');
       const last = latest.reduce((t, l) => Math.max(t, l.ts), 0);
-      const stateValue = state && state.quality === 'good' ? this.mapState(cfg, state.value) : null;
+      const stateValue = state && state.quality === 'good' && isMachineState(state.value) ? state.value : null;
       return {
         id,
-        name: cfg?.name ?? id,
-        line: cfg?.line ?? 'default',
-        product: cfg?.product ?? null,
+        name: m.name,
+        line: m.line,
+        product: m.product,
         state: stateValue,
         stateSince: state && stateValue ? new Date(state.since).toISOString() : null,
         lastSampleAt: last > 0 ? new Date(last).toISOString() : null,
@@ -437,7 +409,7 @@ export class KpiService {
           q.groupBy === 'order'
             ? this.addLeadTimes(entry.components, this.ordersOf(book, id), q.from, q.to, (o) => o.orderId === c.label)
             : this.addLeadTimes(entry.components, this.ordersOf(book, id), c.start, c.end, () => true);
-        rows.push({ scope: 'machine', machine: id, line: this.lineOf(id), ...this.rowBody(this.machineById.get(id)?.product ?? null, c, withOrders, entry.source) });
+        rows.push({ scope: 'machine', machine: id, line: this.lineOf(id), ...this.rowBody(this.plant.machine(id).product, c, withOrders, entry.source) });
       });
     }
     return rows;
@@ -450,12 +422,12 @@ export class KpiService {
     const book = this.orders();
     const products = new Map<string, string[]>();
     for (const id of ids) {
-      const p = this.machineById.get(id)?.product;
-      if (p === undefined) continue;
+      const p = this.plant.machine(id).product;
+      if (p === null) continue;
       products.set(p, [...(products.get(p) ?? []), id]);
     }
     for (const o of book.orders) if (o.product !== null && !products.has(o.product)) products.set(o.product, []);
-    for (const p of Object.keys(this.config.benchmarks.baselines)) if (!products.has(p)) products.set(p, []);
+    for (const p of Object.keys(this.plant.benchmarks.baselines)) if (!products.has(p)) products.set(p, []);
     const window = this.kpis({ from, to, groupBy: 'none' });
     const oldest = this.oldestSampleTs();
     const volume = oldest !== null && oldest < to ? this.kpis({ from: oldest, to, groupBy: 'none' }) : [];
@@ -473,12 +445,12 @@ export class KpiService {
       const vol = sum(volume);
       figures.push({ product, components: withLead, cumulativeUnits: machines.length === 0 ? null : vol.unitsTotal });
     }
-    const bands = this.config.benchmarks.bands;
+    const bands = this.plant.benchmarks.bands;
     return {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       volumeSince: oldest === null ? null : new Date(oldest).toISOString(),
-      rows: benchmarkRows(figures, this.config.benchmarks.baselines, bands),
+      rows: benchmarkRows(figures, this.plant.benchmarks.baselines, bands),
     };
   }
 
@@ -522,9 +494,9 @@ export class KpiService {
   // ---- components per machine and window -------------------------------------------------
 
   private machineComponents(ids: readonly string[], cutsByMachine: Map<string, MachineCut[]>): Map<string, { components: KpiComponents; source: EnergySource }[]> {
-    const zone = this.config.site.timezone;
-    const tariff = this.config.energy.tariff as Tariff | undefined;
-    const factor = this.config.energy.gridEmissionFactorKgPerKwh ?? null;
+    const zone = this.plant.site.timezone;
+    const tariff = this.plant.energy.tariff as Tariff | undefined;
+    const factor = this.plant.energy.gridEmissionFactorKgPerKwh ?? null;
     let lo = Infinity;
     let hi = -Infinity;
     for (const cuts of cutsByMachine.values()) {
@@ -609,15 +581,14 @@ export class KpiService {
       const data = this.buffer.window(machines, chunk.start, chunk.end);
       for (const id of machines) {
         const fines = chunk.windows.get(id) ?? [];
-        const cfg = this.machineById.get(id);
+        const m = this.plant.machine(id);
         const rows = computeMachineKpisByWindow({
           machine: id,
           windows: fines.map((f): Interval => [f.start, f.end]),
           samples: data.get(id) ?? [],
-          rollover: this.rollover.get(id),
-          stateMap: cfg?.stateMap,
-          idealCycleTimeS: cfg?.idealCycleTimeS ?? null,
-          maxHoldS: cfg?.maxHoldS,
+          rollover: this.rolloverOf(id),
+          idealCycleTimeS: m.idealCycleTimeS,
+          maxHoldS: m.maxHoldMs / 1000,
           measuredSignals: new Set(this.buffer.signals(id)),
           ...(planned ? { plannedIntervals: planned } : {}),
         });
@@ -710,8 +681,7 @@ export class KpiService {
     const index = this.readHourRollups(rollups, [...eligible.keys()], lo, hi);
     if (!index) return;
     for (const [id, fines] of eligible) {
-      const cfg = this.machineById.get(id);
-      const ideal = cfg?.idealCycleTimeS ?? null;
+      const ideal = this.plant.machine(id).idealCycleTimeS;
       // as on the raw path: a signal the machine has counts 0 where it has no samples
       const has = new Set(this.buffer.signals(id));
       const bySignal = index.get(id) ?? new Map<string, Map<number, HourRollup>>();
@@ -922,7 +892,7 @@ export class KpiService {
       this.orderBook = undefined;
     }
     if (!this.orderBook) {
-      const book = buildOrderBook([...this.orderSamples.values()], (m) => this.machineById.get(m)?.product ?? null);
+      const book = buildOrderBook([...this.orderSamples.values()], (m) => this.plant.machine(m).product);
       const index: OrderIndex = { book, byMachine: new Map() };
       for (const o of book.orders) {
         const list = index.byMachine.get(o.machine) ?? [];
@@ -1050,7 +1020,7 @@ export class KpiService {
       qaAccuracy: f.qaAccuracy,
       energyCost: c.energyCost,
       costPerUnit: f.costPerUnit,
-      currency: this.config.energy.currency,
+      currency: this.plant.energy.currency,
       co2eKg: c.co2eKg,
       co2ePerUnitKg: f.co2ePerUnitKg,
       leadTime: f.leadTime,
@@ -1094,18 +1064,22 @@ export class KpiService {
   }
 
   private lineOf(id: string): string {
-    return this.machineById.get(id)?.line ?? 'default';
+    return this.plant.machine(id).line;
   }
 
-  private mapState(cfg: MachineConfig | undefined, v: SampleValue): MachineState | null {
-    if (isMachineState(v)) return v;
-    const mapped = cfg?.stateMap[String(v)];
-    return mapped ?? null;
+  /** The machine's counter rollovers, in stored units (resolved from the drivers' mappings). */
+  private rolloverOf(id: string): Partial<Record<CounterSignal, number>> {
+    const out: Partial<Record<CounterSignal, number>> = {};
+    for (const sig of COUNTER_SIGNALS) {
+      const r = this.plant.rollover(id, sig);
+      if (r > 0) out[sig] = r;
+    }
+    return out;
   }
 
   /** The windows of a query, aligned to the site's wall clock. */
   private cuts(q: KpiQuery): Cut[] {
-    const zone = this.config.site.timezone;
+    const zone = this.plant.site.timezone;
     switch (q.groupBy) {
       case 'none':
         return [{ start: q.from, end: q.to }];
@@ -1113,8 +1087,8 @@ export class KpiService {
       case 'day':
         return this.memo(`c${q.groupBy}${q.from}|${q.to}`, () => calendarCuts(q.groupBy as 'hour' | 'day', zone, q.from, q.to, this.opts.maxWindows));
       case 'shift':
-        if (this.config.shifts.length === 0) throw new KpiQueryError('groupBy=shift needs shifts[] in the config');
-        return dailyOccurrences(this.config.shifts, zone, q.from, q.to, this.opts.maxWindows);
+        if (this.plant.shifts.length === 0) throw new KpiQueryError('groupBy=shift needs shifts[] in the config');
+        return dailyOccurrences(this.plant.shifts, zone, q.from, q.to, this.opts.maxWindows);
       case 'order':
         throw new KpiQueryError('groupBy=order has per-machine windows');
     }
@@ -1122,8 +1096,8 @@ export class KpiService {
 
   /** Shifts make time outside them unplanned; without shifts every hour is planned. */
   private plannedIntervals(from: number, to: number): Interval[] | undefined {
-    if (this.config.shifts.length === 0) return undefined;
-    return this.memo(`s${from}|${to}`, () => dailyOccurrences(this.config.shifts, this.config.site.timezone, from, to).map((c): Interval => [c.start, c.end]));
+    if (this.plant.shifts.length === 0) return undefined;
+    return this.memo(`s${from}|${to}`, () => dailyOccurrences(this.plant.shifts, this.plant.site.timezone, from, to).map((c): Interval => [c.start, c.end]));
   }
 
   /** Calendar arithmetic of recent ranges (a dashboard asks the same ranges again and again). */

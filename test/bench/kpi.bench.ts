@@ -32,6 +32,7 @@ import { Agent } from '../../agent/runtime/agent.ts';
 import { KpiService } from '../../agent/runtime/kpi-service.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import { median, type BenchFigure } from './harness.ts';
+import { Plant } from '../../agent/plant/index.ts';
 
 const DAYS = Number(process.env.KPI_BENCH_DAYS ?? 30);
 const MACHINES = Number(process.env.KPI_BENCH_MACHINES ?? 50);
@@ -198,7 +199,7 @@ export async function run(): Promise<BenchFigure[]> {
       process.stderr.write(`  kpi bench: warm queries, in-process client with JSON.parse, ms: ${inProcess.map((x) => x.toFixed(0)).join(' ')}\n`);
 
       // the same query from raw rows: a service without the cache, on the same buffer
-      const rawService = new KpiService(config, agent.buffer, { cache: false });
+      const rawService = new KpiService(new Plant(config), agent.buffer, { cache: false });
       const raw: number[] = [];
       for (let i = 0; i < RAW_RUNS; i++) {
         const t = performance.now();

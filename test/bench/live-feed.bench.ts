@@ -36,7 +36,7 @@ function ingest(data: Sample[], withFeed: boolean): number {
   if (!res.ok) throw new Error(JSON.stringify(res.problems));
   const agent = new Agent(res.config, pino({ level: 'silent' }));
   let events = 0;
-  const feed = withFeed ? new LiveFeed(new DashboardModel(agent, res.config), () => agent.health(), agent.buffer) : undefined;
+  const feed = withFeed ? new LiveFeed(new DashboardModel(agent, agent.plant), () => agent.health(), agent.buffer) : undefined;
   const unsubscribe = feed?.subscribe(() => events++);
   try {
     const writer = new BatchWriter(agent.buffer, { maxRows: 1000, maxDelayMs: 100 });

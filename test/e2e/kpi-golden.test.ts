@@ -16,9 +16,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../config/index.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
+import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type GroupBy, type KpiScope } from '../../agent/runtime/kpi-service.ts';
 import type { Quality, Sample, SampleValue } from '../../agent/model/index.ts';
+import { Plant } from '../../agent/plant/index.ts';
 
 const CASES = fileURLToPath(new URL('../../agent/kpi/testcases/', import.meta.url));
 
@@ -102,9 +103,9 @@ describe('golden KPI cases', () => {
         dirs.push(dir);
         const config = { ...res.config, agent: { ...res.config.agent, dataDir: dir } };
         const gc = parse(readFileSync(join(CASES, name, 'case.yaml'), 'utf8')) as GoldenCase;
-        const buffer = new SqliteBuffer({ dataDir: dir, rollupSeries: rollupSeriesFromConfig(config) });
+        const buffer = new SqliteBuffer({ dataDir: dir, rollupSeries: new Plant(config) });
         try {
-          const kpis = new KpiService(config, buffer);
+          const kpis = new KpiService(new Plant(config), buffer);
           const samples = gc.samples.map(toSample);
           buffer.commit(order === 'reversed' ? samples.reverse() : samples);
           const run = (q: GoldenQuery): unknown[] =>
@@ -126,7 +127,7 @@ describe('golden KPI cases', () => {
           for (const q of gc.queries) expectMatch(run(q), q.rows, `${name} (cold, rollups): rows`);
           // … and from raw rows only
           for (const options of [{ rollups: false }, { cache: false }]) {
-            const other = new KpiService(config, buffer, options);
+            const other = new KpiService(new Plant(config), buffer, options);
             for (const q of gc.queries) {
               const rows = other.query({ from: Date.parse(q.query.from), to: Date.parse(q.query.to), groupBy: q.query.groupBy ?? 'none', machine: q.query.machine, line: q.query.line, scope: q.query.scope });
               expectMatch(rows, q.rows, `${name} (${JSON.stringify(options)}): rows`);

@@ -12,9 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import { configIn, expectClose } from '../helpers/kpi-fixtures.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
+import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService } from '../../agent/runtime/kpi-service.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
+import { Plant } from '../../agent/plant/index.ts';
 
 const F = Date.UTC(2024, 4, 6, 0);
 const H = 3_600_000;
@@ -52,9 +53,9 @@ describe('late data', () => {
 
   it('a sample arriving hours late changes the KPIs of its own windows and nothing else', () => {
     const d = join(dir, 'one');
-    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(config(d)) });
+    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(config(d)) });
     try {
-      const kpis = new KpiService(config(d), buffer);
+      const kpis = new KpiService(new Plant(config(d)), buffer);
       buffer.commit([...day('m1', 12), ...day('m2', 12)]);
       const q = { from: F, to: F + 12 * H, groupBy: 'hour' as const };
       const before = kpis.query(q);
@@ -74,7 +75,7 @@ describe('late data', () => {
       expect(after[hour3]?.runningS).toBe(10 * 60);
       expect(after[hour3]?.components.downS).toBe(10 * 60);
       // the answer equals a computation from scratch
-      const cold = new KpiService(config(d), buffer, { cache: false });
+      const cold = new KpiService(new Plant(config(d)), buffer, { cache: false });
       expectClose(after, cold.query(q));
     } finally {
       buffer.close();
@@ -91,9 +92,9 @@ describe('late data', () => {
         fc.array(fc.constantFrom<Quality>('good', 'bad'), { minLength: 1, maxLength: 1 }),
         (shuffled, cutsRaw, [quality]) => {
           const d = join(dir, `p${run++}`);
-          const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(config(d)) });
+          const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(config(d)) });
           try {
-            const kpis = new KpiService(config(d), buffer);
+            const kpis = new KpiService(new Plant(config(d)), buffer);
             // one extra sample of either quality: a bad one ends holds
             const data = [...shuffled, { machine: 'm2', signal: 'state', ts: F + 2 * H + 7 * MIN, value: null, quality: quality ?? 'bad' }];
             const cuts = [...new Set(cutsRaw)].sort((a, b) => a - b);
@@ -109,8 +110,8 @@ describe('late data', () => {
               for (const q of qs) kpis.query(q); // warm the cache with partial data
             }
             // warm cache, a cold cache filled from the hour rollups, and raw rows agree
-            const cold = new KpiService(config(d), buffer, { cache: false });
-            const fromRollups = new KpiService(config(d), buffer);
+            const cold = new KpiService(new Plant(config(d)), buffer, { cache: false });
+            const fromRollups = new KpiService(new Plant(config(d)), buffer);
             for (const q of qs) {
               const want = cold.query(q);
               expectClose(kpis.query(q), want);

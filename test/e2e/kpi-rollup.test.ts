@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
+import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type KpiRow, type RollupRow } from '../../agent/runtime/kpi-service.ts';
 import type { Sample } from '../../agent/model/index.ts';
+import { Plant } from '../../agent/plant/index.ts';
 
 const F = Date.UTC(2024, 4, 6, 6); // a Monday 06:00 UTC
 const H = 3_600_000;
@@ -87,9 +88,9 @@ describe('line and site roll-ups', () => {
         const res = loadConfigText(CONFIG, { file: 'rollup.yaml' });
         if (!res.ok) throw new Error(JSON.stringify(res.problems));
         const d = join(dir, String(run++));
-        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
+        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(res.config) });
         try {
-          const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
+          const kpis = new KpiService(new Plant({ ...res.config, agent: { ...res.config.agent, dataDir: d } }), buffer);
           buffer.commit(MACHINES.flatMap((m, i) => samplesOf(m.id, data[i] as MachineData)));
           const q = { from: F, to: F + 16 * H, groupBy: 'shift' as const };
           const rows = kpis.query(q) as KpiRow[];
@@ -143,9 +144,9 @@ describe('line and site roll-ups', () => {
     const res = loadConfigText(CONFIG, { file: 'rollup.yaml' });
     if (!res.ok) throw new Error(JSON.stringify(res.problems));
     const d = join(dir, 'avg');
-    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
+    const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(res.config) });
     try {
-      const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
+      const kpis = new KpiService(new Plant({ ...res.config, agent: { ...res.config.agent, dataDir: d } }), buffer);
       const s = (machine: string, signal: string, minute: number, value: number): Sample => ({ machine, signal, ts: F + minute * 60_000, value, quality: 'good' });
       // a1: 10 kWh for 100 good units (0.1); a2: 10 kWh for 10 good units (1.0)
       buffer.commit([

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
-import { rollupSeriesFromConfig, SqliteBuffer } from '../../agent/buffer/index.ts';
+import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { KpiService, type GroupBy } from '../../agent/runtime/kpi-service.ts';
 import { sumComponents, type KpiComponents } from '../../agent/kpi/index.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
+import { Plant } from '../../agent/plant/index.ts';
 
 const F = Date.parse('2024-03-30T20:00:00+01:00'); // across Berlin's spring-forward night
 const MIN = 60_000;
@@ -63,9 +64,9 @@ describe('splitting a window', () => {
         const res = loadConfigText(CONFIG, { file: 'split.yaml' });
         if (!res.ok) throw new Error(JSON.stringify(res.problems));
         const d = join(dir, String(run++));
-        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: rollupSeriesFromConfig(res.config) });
+        const buffer = new SqliteBuffer({ dataDir: d, rollupSeries: new Plant(res.config) });
         try {
-          const kpis = new KpiService({ ...res.config, agent: { ...res.config.agent, dataDir: d } }, buffer);
+          const kpis = new KpiService(new Plant({ ...res.config, agent: { ...res.config.agent, dataDir: d } }), buffer);
           // every tag has a first sample before the window (as in a running plant)
           const base = ['energy_kwh', 'power_kw', 'parts_total', 'parts_scrap', 'state'].map((signal) => ({ machine: 'm1', signal, ts: F - 200 * MIN, value: signal === 'state' ? 'running' : 0, quality: 'good' as const }));
           buffer.commit([...base, ...toSamples(raw)]);
