@@ -183,6 +183,13 @@ export class OpcuaTestServer {
     }
   }
 
+  /** Sets tag `i` as a PLC would, with the time the value was measured (its source timestamp). */
+  setTag(i: number, value: number, sourceTimestamp: Date): void {
+    const v = this.vars[i];
+    if (!v) throw new Error(`no tag ${i}`);
+    v.setValueFromSource({ dataType: DataType.Double, value }, StatusCodes.Good, sourceTimestamp);
+  }
+
   private change(): void {
     this.tick++;
     const now = new Date();
