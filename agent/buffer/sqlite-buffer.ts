@@ -161,7 +161,6 @@ export class SqliteBuffer {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertMany: Database.Statement<unknown[]>;
     insertSeries: Database.Statement<[string, string]>;
-    readAfter: Database.Statement<[number, number]>;
     readAfterRaw: Database.Statement<[number, number]>;
     deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
     trimDeadLetters: Database.Statement<[number]>;
@@ -201,7 +200,6 @@ export class SqliteBuffer {
       insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
       insertMany: this.db.prepare<unknown[]>(`INSERT INTO samples (id, series, ts, value, quality) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      readAfter: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?'),
       readAfterRaw: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?').raw(true),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
@@ -316,17 +314,6 @@ export class SqliteBuffer {
   idAfter(afterId: number, offset: number): number | undefined {
     const r = this.db.prepare('SELECT id FROM samples WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?').get(afterId, offset) as { id: number } | undefined;
     return r?.id;
-  }
-
-  /** Samples with id > afterId, in id order (the forwarder's read). */
-  readAfter(afterId: number, limit: number): StoredSample[] {
-    const rows = this.stmtReadAfter.all(afterId, limit) as (Row & { series: number })[];
-    const out = new Array<StoredSample>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as Row & { series: number };
-      out[i] = this.toSample(r, this.seriesById.get(r.series) ?? { machine: '?', signal: '?' });
-    }
-    return out;
   }
 
   /**
@@ -557,10 +544,6 @@ export class SqliteBuffer {
       }
       this.db.close();
     }
-  }
-
-  private get stmtReadAfter(): Database.Statement<[number, number]> {
-    return this.stmt.readAfter;
   }
 
   private maintainRollups(stored: StoredSample[], sids: number[]): void {
