@@ -10,8 +10,8 @@
  *
  * Size: deleting frees pages inside the file; new rows reuse them, so the file stops growing
  * at the cap. New databases use auto_vacuum=INCREMENTAL and hand surplus free pages back to
- * the file system (the cap can be lowered); databases created before that (first light) keep
- * their size until `VACUUM` (README "Durability").
+ * the file system (the cap can be lowered); databases created by older agents keep
+ * auto_vacuum=NONE and their size until `VACUUM` (README "Durability").
  */
 import type { SqliteBuffer } from './sqlite-buffer.ts';
 

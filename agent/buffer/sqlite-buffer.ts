@@ -186,7 +186,7 @@ export class SqliteBuffer {
     this.db.pragma('busy_timeout = 5000');
     if (!this.opts.readonly) {
       // A new file gets auto_vacuum=INCREMENTAL (it can only be chosen before the first table):
-      // retention can then hand freed pages back to the file system. Files from first light
+      // retention can then hand freed pages back to the file system. Files created by older agents
       // keep NONE: freed pages are reused, the file does not shrink (README "Durability").
       if ((this.db.pragma('user_version', { simple: true }) as number) === 0 && (this.db.pragma('page_count', { simple: true }) as number) === 0) {
         this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -310,7 +310,10 @@ export class SqliteBuffer {
     return n;
   }
 
-  /** The `limit` ids above `afterId`, oldest first (retention picks its next batch with it). */
+  /**
+   * The id `offset` places past the first id above `afterId` (offset 0: the next id), or undefined
+   * when fewer rows are left: retention finds the upper end of its next batch of rows with it.
+   */
   idAfter(afterId: number, offset: number): number | undefined {
     const r = this.db.prepare('SELECT id FROM samples WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?').get(afterId, offset) as { id: number } | undefined;
     return r?.id;

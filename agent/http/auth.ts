@@ -1,5 +1,5 @@
 /**
- * Access to the dashboard and API (issue 6, DESIGN.md §6). Bound to 127.0.0.1 by default;
+ * Access to the dashboard and API (DESIGN.md §6). Bound to 127.0.0.1 by default;
  * any other bind requires `http.token`, sent either as `Authorization: Bearer <token>`
  * (scripts, Prometheus) or once through the login form, which sets an HttpOnly cookie
  * (kiosk browsers cannot set headers). The cookie holds an HMAC of the token, never the
