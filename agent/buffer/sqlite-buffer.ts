@@ -111,6 +111,8 @@ export interface PageStats {
   pageCount: number;
   freelist: number;
   walBytes: number;
+  /** database file plus WAL, as on disk (the figure `maxBytes` caps) */
+  bytes: number;
   /** 0 none, 1 full, 2 incremental */
   autoVacuum: number;
 }
@@ -377,6 +379,7 @@ export class SqliteBuffer {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(k, value);
   }
 
+  /** The one place the size on disk is measured: stats(), metrics and retention read it here. */
   pageStats(): PageStats {
     let walBytes = 0;
     try {
@@ -384,11 +387,14 @@ export class SqliteBuffer {
     } catch {
       // no WAL file yet
     }
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     return {
-      pageSize: this.db.pragma('page_size', { simple: true }) as number,
-      pageCount: this.db.pragma('page_count', { simple: true }) as number,
+      pageSize,
+      pageCount,
       freelist: this.db.pragma('freelist_count', { simple: true }) as number,
       walBytes,
+      bytes: pageCount * pageSize + walBytes,
       autoVacuum: this.db.pragma('auto_vacuum', { simple: true }) as number,
     };
   }
@@ -519,16 +525,8 @@ export class SqliteBuffer {
   }
 
   stats(): BufferStats {
-    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    let wal = 0;
-    try {
-      wal = statSync(`${this.path}-wal`).size;
-    } catch {
-      // no WAL file yet
-    }
     const dl = this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number };
-    return { samples: this.sampleCount, bytes: pageCount * pageSize + wal, lastId: this.lastId, deadLetters: dl.n };
+    return { samples: this.sampleCount, bytes: this.pageStats().bytes, lastId: this.lastId, deadLetters: dl.n };
   }
 
   close(): void {
