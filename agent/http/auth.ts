@@ -11,6 +11,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AgentError } from '../errors.ts';
+import type { ErrorBody } from './error-replies.ts';
 
 export interface AuthOptions {
   cookieName: string;
@@ -121,7 +122,7 @@ export function registerAuth(app: FastifyInstance, token: string | undefined, op
       await reply.type('text/html; charset=utf-8').send(loginPage(req.url, undefined));
       return reply;
     }
-    await reply.send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>, or sign in at /login' });
+    await reply.send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>, or sign in at /login', code: 'SFA_ERR_HTTP_UNAUTHORIZED' } satisfies ErrorBody);
     return reply;
   });
 
