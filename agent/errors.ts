@@ -26,15 +26,24 @@ export const ERRORS = {
   SFA_ERR_OPCUA_CLIENT_REJECTED: 'the OPC UA server does not trust the certificate of the agent: trust agent.dataDir/pki/own/certs/client_certificate.pem on the server (its thumbprint is in the message)',
   SFA_ERR_OPCUA_USER_CERT: 'the user certificate or key of auth.type certificate could not be read: check the cert and key paths (PEM files)',
   SFA_ERR_OPCUA_TRUST: 'no certificate with that thumbprint in the PKI: run `shopfloor-agent trust list` and copy the thumbprint shown',
+  SFA_ERR_HTTP_BAD_REQUEST: 'a request parameter is not valid: fix the one the message names (the routes and their parameters are listed in the README)',
+  SFA_ERR_HTTP_UNAUTHORIZED: 'the request carries no valid access token: send Authorization: Bearer <http.token>, or sign in at /login',
+  SFA_ERR_HTTP_NOT_FOUND: 'no such route or machine: GET /api/machines lists the machine ids, the README lists the routes',
+  SFA_ERR_HTTP_INTERNAL: 'the agent failed to answer a request: the cause is in its log, on the "request failed" line with the request id the answer gives; report it with that line',
+  SFA_ERR_KPI_QUERY: 'the KPI query cannot be answered as asked: "to" must be after "from", groupBy=shift needs shifts[] in the config, and a range with too many windows must be narrowed (or grouped coarser)',
+  SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 
 export class AgentError extends Error {
   readonly code: ErrorCode;
+  /** the message without its code (an HTTP body carries the code in a field of its own) */
+  readonly detail: string;
   constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
     super(`${detail} [${code}]`, options);
     this.code = code;
+    this.detail = detail;
     this.name = 'AgentError';
   }
   /** what to do about it */

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { AgentError } from '../errors.ts';
 
 export const MIGRATIONS: readonly string[] = [
-  // 1: first light
+  // 1: series, samples, dead letters, meta
   `
   CREATE TABLE series (
     id      INTEGER PRIMARY KEY,
@@ -26,7 +26,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   -- by time only: samples arrive roughly in time order, so this index grows at its end
   -- (an index on (series, ts) is written all over and costs 3x the ingest rate);
-  -- per-series look-ups over long spans belong to the rollups (store-and-forward issue).
+  -- per-series look-ups over long spans belong to the rollups (migration 2).
   CREATE INDEX samples_ts ON samples (ts);
   CREATE TABLE dead_letters (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -10,8 +10,8 @@
  *
  * Size: deleting frees pages inside the file; new rows reuse them, so the file stops growing
  * at the cap. New databases use auto_vacuum=INCREMENTAL and hand surplus free pages back to
- * the file system (the cap can be lowered); databases created before that (first light) keep
- * their size until `VACUUM` (README "Durability").
+ * the file system (the cap can be lowered); databases created by older agents keep
+ * auto_vacuum=NONE and their size until `VACUUM` (README "Durability").
  */
 import type { SqliteBuffer } from './sqlite-buffer.ts';
 
@@ -29,6 +29,8 @@ export interface RetentionOptions {
   lowWater: number;
   /** a drop episode (one warning) ends after this long without drops */
   episodeQuietMs: number;
+  /** share of the cap the WAL may take: it counts towards the cap, so it is checkpointed and truncated beyond it */
+  walShare: number;
   now: () => number;
 }
 
@@ -40,6 +42,7 @@ export const RETENTION_DEFAULTS: Omit<RetentionOptions, 'maxBytes' | 'retainDays
   highWater: 0.8,
   lowWater: 0.7,
   episodeQuietMs: 600_000,
+  walShare: 0.03,
   now: () => Date.now(),
 };
 
@@ -73,7 +76,7 @@ export class Retention {
     this.opts = { ...RETENTION_DEFAULTS, ...options };
     this.cap = this.opts.maxBytes;
     // the WAL counts towards the cap: checkpoint it early, and truncate it afterwards
-    buffer.limitWal(this.cap * 0.03);
+    buffer.limitWal(this.cap * this.opts.walShare);
     // a fast ingest must not outrun the timer: a pass also starts after ~1 % of the cap was written
     buffer.onCommit((samples) => {
       this.rowsSincePass += samples.length;
@@ -104,12 +107,11 @@ export class Retention {
 
   /** The disk is full: hold the database at (a little under) its present size. */
   onDiskFull(): void {
-    const ps = this.buffer.pageStats();
-    const now = ps.pageCount * ps.pageSize + ps.walBytes;
+    const now = this.buffer.pageStats().bytes;
     if (!this.diskFull) this.log.warn({ bytes: now, maxBytes: this.opts.maxBytes }, 'disk full (SQLITE_FULL): holding the buffer at its present size and dropping the oldest samples to make room [SFA_ERR_DISK_FULL]');
     this.diskFull = true;
     this.cap = Math.min(this.cap, now);
-    this.buffer.limitWal(this.cap * 0.03);
+    this.buffer.limitWal(this.cap * this.opts.walShare);
     this.schedule(0);
   }
 
@@ -187,7 +189,7 @@ export class Retention {
   /** Keeps the file itself under the cap: truncate the WAL, return surplus free pages. */
   private compact(): void {
     const ps = this.buffer.pageStats();
-    if (ps.walBytes > this.cap * 0.03) this.buffer.checkpoint('TRUNCATE');
+    if (ps.walBytes > this.cap * this.opts.walShare) this.buffer.checkpoint('TRUNCATE');
     const file = ps.pageCount * ps.pageSize;
     const slack = Math.floor((this.cap * 0.05) / ps.pageSize);
     if (ps.autoVacuum === 2 && file > this.cap * this.opts.highWater && ps.freelist > slack) this.buffer.incrementalVacuum(ps.freelist - slack);

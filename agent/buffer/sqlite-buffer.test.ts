@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -202,6 +202,21 @@ describe('SqliteBuffer', () => {
     } finally {
       b.close();
     }
+  });
+
+  it('measures its size as the database file plus its WAL, as on disk, in one place (stats and page stats agree)', () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    b.commit(Array.from({ length: 2000 }, (_, i) => s(i, i)));
+    const onDisk = (): number => statSync(join(dir, 'buffer.db')).size + statSync(join(dir, 'buffer.db-wal')).size;
+    const ps = b.pageStats();
+    expect(ps.walBytes).toBeGreaterThan(0); // the commit sits in the WAL until a checkpoint
+    expect(ps.bytes).toBe(ps.pageCount * ps.pageSize + ps.walBytes);
+    expect(b.stats().bytes).toBe(ps.bytes);
+    // the file holds every page once checkpointed; before that the pages in the WAL count twice
+    b.checkpoint('TRUNCATE');
+    expect(b.pageStats().walBytes).toBe(0);
+    expect(b.stats().bytes).toBe(onDisk());
+    b.close();
   });
 
   it('refuses a buffer written by a newer agent', () => {

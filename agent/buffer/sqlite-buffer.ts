@@ -111,6 +111,8 @@ export interface PageStats {
   pageCount: number;
   freelist: number;
   walBytes: number;
+  /** database file plus WAL, as on disk (the figure `maxBytes` caps) */
+  bytes: number;
   /** 0 none, 1 full, 2 incremental */
   autoVacuum: number;
 }
@@ -161,7 +163,6 @@ export class SqliteBuffer {
     insert: Database.Statement<[number, number, number, number | string | null, number]>;
     insertMany: Database.Statement<unknown[]>;
     insertSeries: Database.Statement<[string, string]>;
-    readAfter: Database.Statement<[number, number]>;
     readAfterRaw: Database.Statement<[number, number]>;
     deadLetter: Database.Statement<[number, string, string, string, Buffer]>;
     trimDeadLetters: Database.Statement<[number]>;
@@ -187,7 +188,7 @@ export class SqliteBuffer {
     this.db.pragma('busy_timeout = 5000');
     if (!this.opts.readonly) {
       // A new file gets auto_vacuum=INCREMENTAL (it can only be chosen before the first table):
-      // retention can then hand freed pages back to the file system. Files from first light
+      // retention can then hand freed pages back to the file system. Files created by older agents
       // keep NONE: freed pages are reused, the file does not shrink (README "Durability").
       if ((this.db.pragma('user_version', { simple: true }) as number) === 0 && (this.db.pragma('page_count', { simple: true }) as number) === 0) {
         this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -201,7 +202,6 @@ export class SqliteBuffer {
       insert: this.db.prepare('INSERT INTO samples (id, series, ts, value, quality) VALUES (?, ?, ?, ?, ?)'),
       insertMany: this.db.prepare<unknown[]>(`INSERT INTO samples (id, series, ts, value, quality) VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ')}`),
       insertSeries: this.db.prepare('INSERT INTO series (machine, signal) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-      readAfter: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?'),
       readAfterRaw: this.db.prepare('SELECT id, series, ts, value, quality FROM samples WHERE id > ? ORDER BY id LIMIT ?').raw(true),
       deadLetter: this.db.prepare('INSERT INTO dead_letters (ts, source, topic, reason, payload) VALUES (?, ?, ?, ?, ?)'),
       trimDeadLetters: this.db.prepare('DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?'),
@@ -312,21 +312,13 @@ export class SqliteBuffer {
     return n;
   }
 
-  /** The `limit` ids above `afterId`, oldest first (retention picks its next batch with it). */
+  /**
+   * The id `offset` places past the first id above `afterId` (offset 0: the next id), or undefined
+   * when fewer rows are left: retention finds the upper end of its next batch of rows with it.
+   */
   idAfter(afterId: number, offset: number): number | undefined {
     const r = this.db.prepare('SELECT id FROM samples WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?').get(afterId, offset) as { id: number } | undefined;
     return r?.id;
-  }
-
-  /** Samples with id > afterId, in id order (the forwarder's read). */
-  readAfter(afterId: number, limit: number): StoredSample[] {
-    const rows = this.stmtReadAfter.all(afterId, limit) as (Row & { series: number })[];
-    const out = new Array<StoredSample>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as Row & { series: number };
-      out[i] = this.toSample(r, this.seriesById.get(r.series) ?? { machine: '?', signal: '?' });
-    }
-    return out;
   }
 
   /**
@@ -387,6 +379,7 @@ export class SqliteBuffer {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(k, value);
   }
 
+  /** The one place the size on disk is measured: stats(), metrics and retention read it here. */
   pageStats(): PageStats {
     let walBytes = 0;
     try {
@@ -394,11 +387,14 @@ export class SqliteBuffer {
     } catch {
       // no WAL file yet
     }
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
     return {
-      pageSize: this.db.pragma('page_size', { simple: true }) as number,
-      pageCount: this.db.pragma('page_count', { simple: true }) as number,
+      pageSize,
+      pageCount,
       freelist: this.db.pragma('freelist_count', { simple: true }) as number,
       walBytes,
+      bytes: pageCount * pageSize + walBytes,
       autoVacuum: this.db.pragma('auto_vacuum', { simple: true }) as number,
     };
   }
@@ -529,16 +525,8 @@ export class SqliteBuffer {
   }
 
   stats(): BufferStats {
-    const pageCount = this.db.pragma('page_count', { simple: true }) as number;
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
-    let wal = 0;
-    try {
-      wal = statSync(`${this.path}-wal`).size;
-    } catch {
-      // no WAL file yet
-    }
     const dl = this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number };
-    return { samples: this.sampleCount, bytes: pageCount * pageSize + wal, lastId: this.lastId, deadLetters: dl.n };
+    return { samples: this.sampleCount, bytes: this.pageStats().bytes, lastId: this.lastId, deadLetters: dl.n };
   }
 
   close(): void {
@@ -557,10 +545,6 @@ export class SqliteBuffer {
       }
       this.db.close();
     }
-  }
-
-  private get stmtReadAfter(): Database.Statement<[number, number]> {
-    return this.stmt.readAfter;
   }
 
   private maintainRollups(stored: StoredSample[], sids: number[]): void {

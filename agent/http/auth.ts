@@ -1,5 +1,5 @@
 /**
- * Access to the dashboard and API (issue 6, DESIGN.md §6). Bound to 127.0.0.1 by default;
+ * Access to the dashboard and API (DESIGN.md §6). Bound to 127.0.0.1 by default;
  * any other bind requires `http.token`, sent either as `Authorization: Bearer <token>`
  * (scripts, Prometheus) or once through the login form, which sets an HttpOnly cookie
  * (kiosk browsers cannot set headers). The cookie holds an HMAC of the token, never the
@@ -11,6 +11,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AgentError } from '../errors.ts';
+import type { ErrorBody } from './error-replies.ts';
 
 export interface AuthOptions {
   cookieName: string;
@@ -121,7 +122,7 @@ export function registerAuth(app: FastifyInstance, token: string | undefined, op
       await reply.type('text/html; charset=utf-8').send(loginPage(req.url, undefined));
       return reply;
     }
-    await reply.send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>, or sign in at /login' });
+    await reply.send({ error: 'unauthorized', message: 'send Authorization: Bearer <http.token>, or sign in at /login', code: 'SFA_ERR_HTTP_UNAUTHORIZED' } satisfies ErrorBody);
     return reply;
   });
 

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
 import type { DashboardModel } from './dashboard-model.ts';
+import { sendNotFound } from './error-replies.ts';
 
 const time = timeParam;
 
@@ -24,13 +25,13 @@ export function registerDashboardRoutes(app: FastifyInstance, model: DashboardMo
 
   app.get('/api/machines/:id/trend', async (req, reply) => {
     const { id } = machineParams.parse(req.params);
-    if (!model.hasMachine(id)) return reply.code(404).send({ error: 'not_found', message: `no machine "${id}": see /api/machines` });
+    if (!model.hasMachine(id)) return sendNotFound(reply, `no machine "${id}": see /api/machines`);
     return model.trend(id, trendQuery.parse(req.query).range);
   });
 
   app.get('/api/machines/:id/orders', async (req, reply) => {
     const { id } = machineParams.parse(req.params);
-    if (!model.hasMachine(id)) return reply.code(404).send({ error: 'not_found', message: `no machine "${id}": see /api/machines` });
+    if (!model.hasMachine(id)) return sendNotFound(reply, `no machine "${id}": see /api/machines`);
     const q = ordersQuery.parse(req.query);
     const to = q.to ?? Date.now();
     const from = q.from ?? to - 7 * 86_400_000;

@@ -10,6 +10,7 @@ import type { Logger } from '../runtime/logger.ts';
 import type { Agent } from '../runtime/agent.ts';
 import { AgentError } from '../errors.ts';
 import { registerBenchmarkRoutes } from './benchmark-routes.ts';
+import { registerErrorReplies } from './error-replies.ts';
 import { registerKpiRoutes } from './kpi-routes.ts';
 import { assertBindAllowed, registerAuth } from './auth.ts';
 import { registerDashboardAssets } from './dashboard-assets.ts';
@@ -50,17 +51,8 @@ export async function startHttp(deps: { agent: Agent; plant: Plant; log: Logger 
   // bearer header or the login form's cookie; /healthz stays open for probes (agent/http/auth.ts)
   registerAuth(app, http.token);
 
-  app.setErrorHandler(async (err, _req, reply) => {
-    if (err instanceof z.ZodError) {
-      return reply.code(400).send({ error: 'bad_request', issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return reply.code(status).send({ error: 'bad_request', message: (err as Error).message });
-    }
-    deps.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'internal', message: (err as Error).message });
-  });
+  // every error body carries a catalogue code; a 500's cause goes to the log only
+  registerErrorReplies(app, deps.log);
 
   app.get('/healthz', async () => agent.health());
 

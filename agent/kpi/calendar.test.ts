@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { calendarCuts, dailyOccurrences, hourBoundaries, priceSegments } from './calendar.ts';
+import { CalendarError, calendarCuts, dailyOccurrences, hourBoundaries, priceSegments } from './calendar.ts';
+import { isAgentError } from '../errors.ts';
 
 const H = 3_600_000;
 
@@ -17,6 +18,30 @@ describe('calendar (site time zone)', () => {
     const shifts = [{ name: 'night', start: '22:00', end: '06:00', days: [6] }]; // Saturday nights only
     const occ = dailyOccurrences(shifts, 'Europe/Berlin', Date.parse('2024-03-25T00:00:00+01:00'), Date.parse('2024-04-02T00:00:00+02:00'));
     expect(occ.map((o) => [new Date(o.start).toISOString(), (o.end - o.start) / H])).toEqual([['2024-03-30T21:00:00.000Z', 7]]);
+  });
+
+  it('says what cannot be computed with the catalogue code SFA_ERR_CALENDAR: a bad zone, a bad HH:MM, too many periods', () => {
+    const failure = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const cases: [() => unknown, RegExp][] = [
+      [() => calendarCuts('day', 'Mars/Olympus', 0, 86_400_000), /invalid time zone "Mars\/Olympus"/],
+      [() => dailyOccurrences([{ name: 'x', start: '6 am', end: '14:00' }], 'UTC', 0, 86_400_000), /"6 am" is not a wall-clock time HH:MM/],
+      [() => calendarCuts('hour', 'UTC', 0, 10 * H, 5), /more than 5 hours: narrow from\/to/],
+      [() => hourBoundaries('Mars/Olympus', 0, H), /invalid time zone/],
+    ];
+    for (const [f, detail] of cases) {
+      const e = failure(f);
+      expect(e).toBeInstanceOf(CalendarError);
+      expect(isAgentError(e) && e.code).toBe('SFA_ERR_CALENDAR');
+      expect((e as CalendarError).detail).toMatch(detail);
+      expect((e as CalendarError).message).toMatch(/ \[SFA_ERR_CALENDAR\]$/);
+    }
   });
 
   it('hour boundaries: UTC hours in whole-hour zones, local hours in half-hour zones', () => {

@@ -5,6 +5,7 @@
  * (22:00 → 06:00 is 7 h on the night clocks go forward, 9 h when they go back).
  */
 import { DateTime } from 'luxon';
+import { AgentError } from '../errors.ts';
 import type { Interval } from './windows.ts';
 
 /** A wall-clock period that starts each day (on `days`, ISO weekdays 1 = Monday … 7 = Sunday). */
@@ -24,7 +25,13 @@ export interface Cut {
   label?: string;
 }
 
-export class CalendarError extends Error {}
+/** A calendar that cannot be computed: a bad zone or HH:MM, or more periods than the caller allows. */
+export class CalendarError extends AgentError {
+  constructor(detail: string) {
+    super('SFA_ERR_CALENDAR', detail);
+    this.name = 'CalendarError';
+  }
+}
 
 function hhmm(s: string): [number, number] {
   const m = /^(\d{1,2}):(\d{2})$/.exec(s);

@@ -17,8 +17,6 @@ export interface StoredSample extends Sample {
   id: number;
 }
 
-export const QUALITIES: readonly Quality[] = ['good', 'uncertain', 'bad'];
-
 /** Well-known signals (DESIGN.md §3); anything else is a gauge. */
 export const COUNTER_SIGNALS = [
   'energy_kwh',

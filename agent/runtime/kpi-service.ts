@@ -27,6 +27,7 @@
  */
 import Database from 'better-sqlite3';
 import type { SqliteBuffer } from '../buffer/index.ts';
+import { AgentError } from '../errors.ts';
 import type { Plant } from '../plant/index.ts';
 import {
   accumulate,
@@ -147,8 +148,13 @@ export interface BenchmarkReport {
   rows: BenchmarkRow[];
 }
 
-export class KpiQueryError extends Error {
+/** A query that cannot be answered as asked: the HTTP API answers 400, `shopfloor-agent kpi` exits 2. */
+export class KpiQueryError extends AgentError {
   readonly statusCode = 400;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('SFA_ERR_KPI_QUERY', detail, options);
+    this.name = 'KpiQueryError';
+  }
 }
 
 export interface KpiServiceOptions {
@@ -390,7 +396,7 @@ export class KpiService {
     try {
       return this.cuts(q);
     } catch (e) {
-      if (e instanceof CalendarError) throw new KpiQueryError(e.message);
+      if (e instanceof CalendarError) throw new KpiQueryError(e.detail, { cause: e });
       throw e;
     }
   }

@@ -26,6 +26,13 @@ export interface OpcuaClientOptions {
   requestTimeoutMs: number;
 }
 
+/**
+ * One connection attempt per client: with maxRetry 0 node-opcua neither retries nor reconnects
+ * (its delays are then unused); the driver's supervisor reconnects with its own backoff and a
+ * fresh client.
+ */
+const ONE_ATTEMPT = { maxRetry: 0, initialDelay: 100, maxDelay: 200 } as const;
+
 export function createClient(sec: OpcuaSecurity, opts: OpcuaClientOptions): OPCUAClient {
   return OPCUAClient.create({
     applicationName: opts.applicationName,
@@ -35,8 +42,7 @@ export function createClient(sec: OpcuaSecurity, opts: OpcuaClientOptions): OPCU
     securityPolicy: SecurityPolicy[sec.securityPolicy],
     requestedSessionTimeout: opts.sessionTimeoutMs,
     defaultTransactionTimeout: opts.requestTimeoutMs,
-    // one attempt per client: the driver's supervisor owns reconnection (capped backoff, fresh client)
-    connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 },
+    connectionStrategy: ONE_ATTEMPT,
     keepSessionAlive: false,
     // the driver closes (or later re-activates and closes) its sessions itself
     keepPendingSessionsOnDisconnect: true,
@@ -69,7 +75,7 @@ export function userIdentity(auth: OpcuaSourceConfig['auth']): UserIdentityInfo 
 
 /** The server's certificate as the endpoint list shows it (GetEndpoints needs no security). */
 export async function serverCertificateThumbprint(sec: OpcuaSecurity, cm: OPCUACertificateManager): Promise<string | undefined> {
-  const client = OPCUAClient.create({ clientCertificateManager: cm, endpointMustExist: false, connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 } });
+  const client = OPCUAClient.create({ clientCertificateManager: cm, endpointMustExist: false, connectionStrategy: ONE_ATTEMPT });
   try {
     await client.connect(sec.endpoint);
     const endpoints = await client.getEndpoints();
@@ -91,7 +97,7 @@ function firstCertificate(der: Buffer): Buffer {
 }
 
 export async function endpointList(sec: OpcuaSecurity, cm: OPCUACertificateManager): Promise<string> {
-  const client = OPCUAClient.create({ clientCertificateManager: cm, endpointMustExist: false, connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 } });
+  const client = OPCUAClient.create({ clientCertificateManager: cm, endpointMustExist: false, connectionStrategy: ONE_ATTEMPT });
   try {
     await client.connect(sec.endpoint);
     const eps = await client.getEndpoints();

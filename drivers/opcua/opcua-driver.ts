@@ -50,6 +50,22 @@ export interface OpcuaDriverOptions {
   watchdogTickMs: number;
   /** CreateMonitoredItems calls in flight at once per subscription */
   parallelCalls: number;
+  /** stop() waits this long for the supervisor to tear the connection down, ms */
+  stopTimeoutMs: number;
+  /** the connect deadline (the source's connectTimeoutMs) grows by this per tag: subscribing many items takes time, ms */
+  connectMsPerTag: number;
+  /** each of re-activating and closing a session a broken connection left behind, ms */
+  orphanCloseTimeoutMs: number;
+  /** the fastest publishing interval asked of the server, whatever the tags' sampling intervals, ms */
+  minPublishingIntervalMs: number;
+  /** a subscription is silent after two keep-alive periods plus this margin, ms */
+  silenceMarginMs: number;
+  /** the watchdog's ServerStatus read, at most the source's keepAliveMs, ms */
+  probeTimeoutMs: number;
+  /** deleting a silent subscription before it is rebuilt, ms */
+  deleteSubscriptionTimeoutMs: number;
+  /** each of CloseSession and disconnect when a connection is torn down, ms */
+  closeTimeoutMs: number;
 }
 
 export const OPCUA_DRIVER_DEFAULTS: OpcuaDriverOptions = {
@@ -57,6 +73,14 @@ export const OPCUA_DRIVER_DEFAULTS: OpcuaDriverOptions = {
   pkiDir: './data/pki',
   watchdogTickMs: 1000,
   parallelCalls: 1,
+  stopTimeoutMs: 8000,
+  connectMsPerTag: 2,
+  orphanCloseTimeoutMs: 5000,
+  minPublishingIntervalMs: 50,
+  silenceMarginMs: 1000,
+  probeTimeoutMs: 5000,
+  deleteSubscriptionTimeoutMs: 3000,
+  closeTimeoutMs: 2000,
 };
 
 /** Everything needed per tag on the hot path, computed once at start-up. */
@@ -203,7 +227,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     this.abort.abort();
     const live = this.live;
     if (live) live.breakWith('stopping');
-    await within(this.supervisor ?? Promise.resolve(), 8000, 'stop').catch(() => undefined);
+    await within(this.supervisor ?? Promise.resolve(), this.options.stopTimeoutMs, 'stop').catch(() => undefined);
     this.supervisor = undefined;
     const cm = this.cm;
     this.cm = undefined;
@@ -282,7 +306,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     this.live = live;
     client.on('connection_lost', () => live.breakWith('connection lost'));
     client.on('close', () => live.breakWith('connection closed'));
-    const deadline = within(this.establish(ctx, live, identity), cfg.connectTimeoutMs + this.tags.length * 2, 'connect, session and subscriptions');
+    const deadline = within(this.establish(ctx, live, identity), cfg.connectTimeoutMs + this.tags.length * this.options.connectMsPerTag, 'connect, session and subscriptions');
     await Promise.race([deadline, broken.then((r) => Promise.reject(new Error(r)))]);
     return live;
   }
@@ -309,8 +333,8 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     this.orphan = undefined;
     if (!orphan) return;
     try {
-      await within(client.reactivateSession(orphan), 5000, 'reactivate the previous session');
-      await within(orphan.close(true), 5000, 'close the previous session');
+      await within(client.reactivateSession(orphan), this.options.orphanCloseTimeoutMs, 'reactivate the previous session');
+      await within(orphan.close(true), this.options.orphanCloseTimeoutMs, 'close the previous session');
       this.counters.orphansClosed++;
       ctx.log.info({}, 'closed the session left behind by the broken connection');
     } catch {
@@ -320,7 +344,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
 
   private async subscribe(ctx: DriverContext, session: ClientSession, tags: TagPlan[]): Promise<LiveSubscription> {
     const fastest = Math.min(...tags.map((t) => t.samplingIntervalMs));
-    const publishingInterval = Math.max(50, fastest);
+    const publishingInterval = Math.max(this.options.minPublishingIntervalMs, fastest);
     const keepAliveCount = Math.max(1, Math.ceil(this.config.keepAliveMs / publishingInterval));
     const sub = await session.createSubscription2({
       requestedPublishingInterval: publishingInterval,
@@ -338,7 +362,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       ctx.log.warn({}, 'this node-opcua version offers no hook to release dispatched notifications: the driver works, with more garbage collection');
     }
     const live: LiveSubscription = { tags, sub, lastHeard: Date.now(), silenceMs: 0, rebuilding: false };
-    live.silenceMs = 2 * sub.publishingInterval * sub.maxKeepAliveCount + 1000;
+    live.silenceMs = 2 * sub.publishingInterval * sub.maxKeepAliveCount + this.options.silenceMarginMs;
     const heard = (): void => {
       live.lastHeard = Date.now();
     };
@@ -412,7 +436,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     const session = live.session;
     if (!session) return;
     try {
-      const dv = await within(session.read({ nodeId: 'i=2258', attributeId: AttributeIds.Value }), Math.min(5000, this.config.keepAliveMs), 'ServerStatus probe');
+      const dv = await within(session.read({ nodeId: 'i=2258', attributeId: AttributeIds.Value }), Math.min(this.options.probeTimeoutMs, this.config.keepAliveMs), 'ServerStatus probe');
       if (dv.statusCode.value !== StatusCodes.Good.value) throw new Error(dv.statusCode.name);
     } catch (err) {
       this.silentBreak = true;
@@ -422,7 +446,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     // the session answers but the subscription is silent: rebuild it
     ctx.log.warn({ tags: s.tags.length, silentMs: Date.now() - s.lastHeard }, 'OPC UA subscription silent past its keep-alive; rebuilding it');
     this.counters.subscriptionRebuilds++;
-    await within(s.sub.terminate(), 3000, 'delete the silent subscription').catch(() => undefined);
+    await within(s.sub.terminate(), this.options.deleteSubscriptionTimeoutMs, 'delete the silent subscription').catch(() => undefined);
     try {
       const fresh = await this.subscribe(ctx, session, s.tags);
       const i = live.subs.indexOf(s);
@@ -477,8 +501,8 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       // and leave the session half-closed on our side. Keep it; the next connection re-activates
       // it on its new channel and closes it there (or learns the server has forgotten it).
       if (keepOrphan) this.orphan = live.session;
-      else await within(live.session.close(true), 2000, 'close session').catch(() => undefined);
+      else await within(live.session.close(true), this.options.closeTimeoutMs, 'close session').catch(() => undefined);
     }
-    await within(live.client.disconnect(), 2000, 'disconnect').catch(() => undefined);
+    await within(live.client.disconnect(), this.options.closeTimeoutMs, 'disconnect').catch(() => undefined);
   }
 }

@@ -5,7 +5,7 @@ export interface BenchFigure {
   figure: string;
   value: number;
   unit: string;
-  /** the target, e.g. ">= 300000" (informative; benches never fail on it) */
+  /** the figure the agent aims for, e.g. ">= 300000" (informative; benches never fail on it) */
   target?: string;
   /** the figure this one is compared with, measured in the same run */
   baseline?: { name: string; value: number };

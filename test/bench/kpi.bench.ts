@@ -1,5 +1,5 @@
 /**
- * KPI query latency (issue 5): 30 days × 50 machines at report-by-exception rates (energy
+ * KPI query latency: 30 days × 50 machines at report-by-exception rates (energy
  * every 10 s, a part every 30 s, a state change every few minutes, an order change every
  * ~2 h: ≈ 18 M samples, generated into a real buffer), then `GET /api/kpis?groupBy=day` for all
  * machines and the 30 days through the agent's HTTP server.

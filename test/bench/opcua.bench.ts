@@ -21,7 +21,8 @@
  * server spends ≈ 0.5 ms per CreateMonitoredItems item on this machine, and changing 50,000
  * values per second at the same time starves it. SFA_BENCH_OPCUA_ITEMS overrides the 50,000;
  * SFA_BENCH_OPCUA_FIGURES=subscribe,cpu,rss picks figures; SFA_BENCH_CPU_PROF=<dir> profiles the agent.
- * For scale (issue 7): Node-RED + node-red-contrib-opcua storing into SQLite ≈ 29 µs and ≈ 300 MB.
+ * For scale (figures from outside this run, not measured here): Node-RED + node-red-contrib-opcua
+ * storing into SQLite ≈ 29 µs and ≈ 300 MB.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

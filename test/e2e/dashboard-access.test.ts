@@ -1,5 +1,5 @@
 /**
- * Access to the dashboard (issue 6): bound to 127.0.0.1 by default; any other bind needs
+ * Access to the dashboard (DESIGN.md §6): bound to 127.0.0.1 by default; any other bind needs
  * http.token, or the agent refuses to start and says why (exit 2). With a token, requests
  * without it get 401 and with it (bearer header, or the login form's cookie) 200.
  * /healthz stays open for probes.

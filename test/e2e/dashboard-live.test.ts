@@ -1,5 +1,5 @@
 /**
- * The operator dashboard in real Chromium against the agent reading the demo plant (issue 6):
+ * The operator dashboard in real Chromium against the agent reading the demo plant:
  * a tile for every machine grouped by line; a state forced in the simulator reaches its
  * tile within 3 s without a reload; the machine page draws its trends and orders; the
  * benchmark page shows the bands; the health page shows sources, tags and the buffer; both

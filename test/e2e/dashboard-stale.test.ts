@@ -1,5 +1,5 @@
 /**
- * A stale value must never look live (issue 6). In real Chromium against the demo plant:
+ * A stale value must never look live. In real Chromium against the demo plant:
  * a tag silent longer than its staleAfterS marks its tile stale while equal silence on a tag
  * without it does not (report by exception); a source that disconnects marks the tiles it
  * feeds stale; and a browser that loses the agent says its values are not live.

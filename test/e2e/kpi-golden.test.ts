@@ -77,7 +77,7 @@ describe('golden KPI cases', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('has at least the ten cases of the issue', () => {
+  it('has at least the ten required cases (resets, rollover, power only, DST, late data …)', () => {
     expect(cases).toEqual(
       expect.arrayContaining([
         'counter-reset',
