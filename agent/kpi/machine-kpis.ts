@@ -13,6 +13,7 @@
  * Passing more is harmless: older samples only set baselines and holds, samples of other
  * machines and samples at or after the last window's end are ignored.
  */
+import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { COUNTER_SIGNALS, type CounterSignal, type MachineState } from '../model/index.ts';
 import { ratiosFromComponents, type KpiComponents, type KpiRatios } from './components.ts';
 import { accumulateCounterDeltas } from './counter-deltas.ts';
@@ -39,7 +40,7 @@ export interface MachineKpiOptions {
   stateMap?: Readonly<Record<string, MachineState>>;
   /** seconds per unit at rated speed; without it performance and OEE are null */
   idealCycleTimeS?: number | null;
-  /** a held value (power, state) ends this long after its sample; default 3600 */
+  /** a held value (power, state) ends this long after its sample; default: a machine's (config/machine-defaults.ts) */
   maxHoldS?: number;
   /**
    * Planned time as `[start, end)` intervals (any order, may overlap); time of a window
@@ -58,7 +59,7 @@ export interface MachineKpiOptions {
 
 /** Every default of the engine, in one place. */
 export const KPI_DEFAULTS = {
-  maxHoldS: 3600,
+  maxHoldS: MACHINE_DEFAULTS.maxHoldS,
   energySource: 'auto',
 } as const satisfies Required<Pick<MachineKpiOptions, 'maxHoldS' | 'energySource'>>;
 
