@@ -54,6 +54,7 @@ const COLUMNS: readonly [string, (r: Row) => string | number | null][] = [
   ['runningS', (r) => r.runningS],
   ['unknownS', (r) => r.unknownS],
   ['availability', (r) => r.availability],
+  ['coverage', (r) => r.coverage],
   ['performance', (r) => r.performance],
   ['quality', (r) => r.quality],
   ['oee', (r) => r.oee],

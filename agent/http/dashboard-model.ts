@@ -32,6 +32,8 @@ export interface ShiftKpi {
   energyPerUnitKwh: number | null;
   scrapRate: number | null;
   availability: number | null;
+  /** the share of planned time that was measured (availability and OEE cover only that) */
+  coverage: number | null;
   performance: number | null;
   quality: number | null;
   oee: number | null;
@@ -247,6 +249,7 @@ function pickKpi(r: KpiRow): ShiftKpi {
     energyPerUnitKwh: r.energyPerUnitKwh,
     scrapRate: r.scrapRate,
     availability: r.availability,
+    coverage: r.coverage,
     performance: r.performance,
     quality: r.quality,
     oee: r.oee,

@@ -25,6 +25,7 @@ describe('components', () => {
       energyPerUnitKwh: null,
       scrapRate: null,
       availability: null,
+      coverage: null,
       performance: null,
       performanceOver1: false,
       quality: null,
@@ -46,5 +47,21 @@ describe('components', () => {
     expect(r.oee).toBeCloseTo(0.75 * (2400 / 2700) * 0.95, 12);
     expect(r.energyPerUnitKwh).toBeCloseTo(12.5 / 95, 12);
     expect(r.scrapRate).toBeCloseTo(0.05, 12);
+  });
+
+  it('computes availability over the measured part of planned time, and its coverage', () => {
+    // planned 3600, of it 1200 unknown: measured 2400, running 1800 → availability 0.75, coverage 2/3
+    const gap = c({ windowS: 3600, plannedS: 3600, runningS: 1800, downS: 600, unknownS: 1200, unitsTotal: 30, unitsGood: 30, idealS: 1440 });
+    const r = ratiosFromComponents(gap);
+    expect(r.availability).toBeCloseTo(0.75, 12);
+    expect(r.coverage).toBeCloseTo(2 / 3, 12);
+    expect(r.oee).toBeCloseTo(0.75 * (1440 / 1800) * 1, 12);
+    // all unknown: nothing measured, availability and OEE null, coverage 0
+    const none = ratiosFromComponents(c({ windowS: 3600, plannedS: 3600, unknownS: 3600, unitsTotal: 5, unitsGood: 5, idealS: 100 }));
+    expect([none.availability, none.oee, none.coverage]).toEqual([null, null, 0]);
+    // summed with a fully measured hour: (1800 + 3600) / (2400 + 3600), coverage 6000 / 7200
+    const sum = ratiosFromComponents(mergeComponents(gap, c({ windowS: 3600, plannedS: 3600, runningS: 3600 })));
+    expect(sum.availability).toBeCloseTo(5400 / 6000, 12);
+    expect(sum.coverage).toBeCloseTo(6000 / 7200, 12);
   });
 });

@@ -46,8 +46,14 @@ export interface KpiRatios {
   energyPerUnitKwh: number | null;
   /** `unitsScrap / unitsTotal`; null when unknown or `unitsTotal ≤ 0` */
   scrapRate: number | null;
-  /** `runningS / plannedS`; null when `plannedS = 0` or no state was known in planned time */
+  /**
+   * `runningS / (plannedS − unknownS)`: planned time with no known state (the agent was not
+   * running, a source was down) is neither running nor down, so it is left out; null when no
+   * planned time was measured
+   */
   availability: number | null;
+  /** `(plannedS − unknownS) / plannedS`: how much of the planned time was measured; null when `plannedS = 0` */
+  coverage: number | null;
   /** `idealS / runningS`; null without `idealS` or when `runningS = 0` */
   performance: number | null;
   performanceOver1: boolean;
@@ -128,7 +134,8 @@ export function sumComponents(list: readonly Readonly<KpiComponents>[]): KpiComp
 export function ratiosFromComponents(c: Readonly<KpiComponents>): KpiRatios {
   const { energyKwh, unitsTotal, unitsGood, unitsScrap, idealS, runningS, plannedS } = c;
   const hasTotal = unitsTotal !== null && unitsTotal > 0;
-  const availability = plannedS > 0 && c.unknownS < plannedS ? runningS / plannedS : null;
+  const measuredS = plannedS - c.unknownS;
+  const availability = plannedS > 0 && measuredS > 0 ? runningS / measuredS : null;
   const performance = idealS !== null && runningS > 0 ? idealS / runningS : null;
   const quality = hasTotal && unitsGood !== null ? unitsGood / unitsTotal : null;
   const { qaInspected, qaEscaped, qaFalseReject } = c;
@@ -137,6 +144,7 @@ export function ratiosFromComponents(c: Readonly<KpiComponents>): KpiRatios {
     energyPerUnitKwh: energyKwh !== null && hasGood ? energyKwh / unitsGood : null,
     scrapRate: hasTotal && unitsScrap !== null ? unitsScrap / unitsTotal : null,
     availability,
+    coverage: plannedS > 0 ? measuredS / plannedS : null,
     performance,
     performanceOver1: performance !== null && performance > 1,
     quality,

@@ -44,9 +44,11 @@ describe('state time', () => {
     const row = computeMachineKpis({ machine: 'm1', from: F, to: F + 2 * H, samples: SAMPLES, stateMap: STATE_MAP, maxHoldS: 1800 });
     // running 1200 + 1800 + 900 = 3900; unknown 600 + 600 + 300 = 1500; 3900+600+600+600+1500 = 7200
     expect(row.stateSeconds).toEqual({ runningS: 3900, idleS: 600, downS: 600, plannedStopS: 600, unknownS: 1500, unscheduledS: 0 });
-    // planned = 7200 − 600 planned stop = 6600; availability = 3900 / 6600
+    // planned = 7200 − 600 planned stop = 6600, of it measured 6600 − 1500 unknown = 5100:
+    // availability = 3900 / 5100, coverage = 5100 / 6600
     expect(row.plannedS).toBe(6600);
-    expect(row.availability).toBeCloseTo(3900 / 6600, 12);
+    expect(row.availability).toBeCloseTo(3900 / 5100, 12);
+    expect(row.coverage).toBeCloseTo(5100 / 6600, 12);
   });
 
   it('counts only time inside the planned intervals; the rest is unscheduled', () => {
@@ -66,9 +68,10 @@ describe('state time', () => {
     });
     // [F, F+30m): running 1200, idle 600; [F+90m, F+120m): unknown 600 + 300 = 900, running 900
     expect(row.stateSeconds).toEqual({ runningS: 2100, idleS: 600, downS: 0, plannedStopS: 0, unknownS: 900, unscheduledS: 3600 });
-    // availability = 2100 / 3600
+    // measured 3600 − 900 unknown = 2700: availability = 2100 / 2700, coverage = 2700 / 3600
     expect(row.plannedS).toBe(3600);
-    expect(row.availability).toBeCloseTo(2100 / 3600, 12);
+    expect(row.availability).toBeCloseTo(2100 / 2700, 12);
+    expect(row.coverage).toBeCloseTo(0.75, 12);
   });
 
   it('does not use the value of an uncertain or bad sample: it ends the hold', () => {
@@ -86,6 +89,7 @@ describe('state time', () => {
     const row = computeMachineKpis({ machine: 'm1', from: F, to: F + H, samples: [] });
     expect(row.stateSeconds).toEqual({ runningS: 0, idleS: 0, downS: 0, plannedStopS: 0, unknownS: 3600, unscheduledS: 0 });
     expect(row.availability).toBeNull();
+    expect(row.coverage).toBe(0);
     expect(row.oee).toBeNull();
   });
 

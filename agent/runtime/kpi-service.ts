@@ -112,7 +112,10 @@ export interface KpiRowBody {
   plannedS: number;
   runningS: number;
   unknownS: number;
+  /** `runningS / (plannedS − unknownS)`: over the measured part of planned time */
   availability: number | null;
+  /** `(plannedS − unknownS) / plannedS`; null when nothing was planned */
+  coverage: number | null;
   performance: number | null;
   performanceOver1: boolean;
   quality: number | null;
@@ -1019,6 +1022,7 @@ export class KpiService {
       runningS: c.runningS,
       unknownS: c.unknownS,
       availability: f.availability,
+      coverage: f.coverage,
       performance: f.performance,
       performanceOver1: f.performanceOver1,
       quality: f.quality,

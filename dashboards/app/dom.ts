@@ -1,4 +1,6 @@
 /** A tiny element builder: text is always set as text, never parsed as HTML. */
+import type { Fmt } from './format.ts';
+
 export type Child = Node | string | number | null | undefined | false;
 export type Attrs = Record<string, string | number | boolean | null | undefined | ((ev: Event) => void)>;
 
@@ -37,3 +39,21 @@ export const STATE_LABEL: Record<string, string> = {
   planned_stop: 'Planned stop',
   nodata: 'No data',
 };
+
+/**
+ * "measured 62 % of planned time" beside availability and OEE, which cover only the planned time
+ * whose state was known (DESIGN.md §4): before the agent started, or while a source was down,
+ * nobody measured. Null when all of it was measured or nothing was planned. Rounded down, so a
+ * gap never reads as 100 % (and a little as "< 1 %", not 0 %).
+ */
+export function coverageNote(coverage: number | null | undefined, fmt: Fmt): HTMLElement | null {
+  if (coverage === null || coverage === undefined || !(coverage < 1)) return null;
+  const whole = Math.floor(coverage * 100 + 1e-9);
+  // the demo's first minutes: a few measured minutes of a shift that began hours ago
+  const shown = whole === 0 && coverage > 0 ? `< ${fmt.num(1)}` : fmt.num(whole);
+  return h(
+    'div',
+    { class: 'coverage', 'data-testid': 'coverage', title: 'availability and OEE count only the planned time in which the machine state was known' },
+    `measured ${shown} % of planned time`,
+  );
+}

@@ -4,7 +4,7 @@
  */
 import uPlot from 'uplot';
 import { getJson, type OrderRow, type TileStatus, type Trend, type TrendRange } from './api.ts';
-import { clear, h, qty, STATE_LABEL } from './dom.ts';
+import { clear, coverageNote, h, qty, STATE_LABEL } from './dom.ts';
 import type { Fmt } from './format.ts';
 import type { Page, PageContext } from './main.ts';
 
@@ -170,17 +170,17 @@ export const renderMachine: Page = (root, ctx: PageContext, id) => {
   const paintKpis = (): void => {
     const k = live.kpi?.rows.find((r) => r.machine === id);
     clear(kpis);
-    const cell = (label: string, v: HTMLElement): HTMLElement => h('div', { class: 'kpi' }, h('div', { class: 'label' }, label), v);
+    const cell = (label: string, v: HTMLElement, note: HTMLElement | null = null): HTMLElement => h('div', { class: 'kpi' }, h('div', { class: 'label' }, label), v, note);
     kpis.append(
       cell('Energy this shift', qty(fmt.num(k?.energyKwh ?? null, 1), 'kWh')),
       cell('Good', qty(fmt.num(k?.unitsGood ?? null), 'units')),
       cell('Scrap', qty(fmt.num(k?.unitsScrap ?? null), 'units')),
       cell('Energy per unit', qty(fmt.num(k?.energyPerUnitKwh ?? null, 3), 'kWh/unit')),
       cell('Scrap rate', qty(fmt.pctNum(k?.scrapRate ?? null), '%')),
-      cell('Availability', qty(fmt.pctNum(k?.availability ?? null), '%')),
+      cell('Availability', qty(fmt.pctNum(k?.availability ?? null), '%'), coverageNote(k?.coverage, fmt)),
       cell('Performance', qty(fmt.pctNum(k?.performance ?? null), '%')),
       cell('Quality', qty(fmt.pctNum(k?.quality ?? null), '%')),
-      cell('OEE', qty(fmt.pctNum(k?.oee ?? null), '%')),
+      cell('OEE', qty(fmt.pctNum(k?.oee ?? null), '%'), coverageNote(k?.coverage, fmt)),
     );
   };
 

@@ -1,10 +1,11 @@
 /**
  * Overview: one tile per machine, grouped by line. State colour, time in state, good and
- * scrap units this shift, energy per unit and OEE; live from the stream. A stale tile loses
- * its state colour and says why, so a stale value never looks live.
+ * scrap units this shift, energy per unit and OEE (with the share of planned time measured,
+ * when part was not); live from the stream. A stale tile loses its state colour and says why,
+ * so a stale value never looks live.
  */
 import type { ShiftKpis, TileStatus } from './api.ts';
-import { clear, h, qty, STATE_LABEL } from './dom.ts';
+import { clear, coverageNote, h, qty, STATE_LABEL } from './dom.ts';
 import type { Page, PageContext } from './main.ts';
 
 type Kpi = ShiftKpis['rows'][number];
@@ -13,8 +14,8 @@ function stateKey(t: TileStatus): string {
   return t.state ?? 'nodata';
 }
 
-function metric(label: string, value: HTMLElement, testid: string): HTMLElement {
-  return h('div', { class: 'metric', 'data-testid': testid }, h('div', { class: 'label' }, label), value);
+function metric(label: string, value: HTMLElement, testid: string, note: HTMLElement | null = null): HTMLElement {
+  return h('div', { class: 'metric', 'data-testid': testid }, h('div', { class: 'label' }, label), value, note);
 }
 
 function drawTile(el: HTMLElement, t: TileStatus, k: Kpi | undefined, ctx: PageContext): void {
@@ -45,7 +46,7 @@ function drawTile(el: HTMLElement, t: TileStatus, k: Kpi | undefined, ctx: PageC
         metric('Good', qty(fmt.num(k?.unitsGood ?? null), 'units'), 'good'),
         metric('Scrap', qty(fmt.num(k?.unitsScrap ?? null), 'units'), 'scrap'),
         metric('Energy per unit', qty(fmt.num(k?.energyPerUnitKwh ?? null, 3), 'kWh/unit'), 'epu'),
-        metric('OEE', qty(fmt.pctNum(k?.oee ?? null), '%'), 'oee'),
+        metric('OEE', qty(fmt.pctNum(k?.oee ?? null), '%'), 'oee', coverageNote(k?.coverage, fmt)),
       ),
     ),
   );

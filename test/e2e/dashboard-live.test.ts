@@ -118,6 +118,35 @@ describe.skipIf(!need.available)('operator dashboard on the demo plant (Chromium
     await shot(page, 'overview-1920x1080');
   });
 
+  it('says beside OEE and availability how much of the shift was measured (the agent started mid-shift)', async () => {
+    // the demo's shifts cover the day, so this one began before the agent: its earlier hours were
+    // measured by nobody, and availability and OEE cover only the time since (DESIGN.md §4)
+    const api = (await (await fetch(`${base}/api/overview`)).json()) as { kpi: { rows: { machine: string; coverage: number | null }[] } };
+    const coverage = new Map(api.kpi.rows.map((r) => [r.machine, r.coverage]));
+    expect([...coverage.keys()].sort()).toEqual([...MACHINES].sort());
+    const NOTE = /^measured (< )?(\d+) % of planned time$/;
+    /** the note's whole percent next to the API's (the shift goes on between the two reads) */
+    const expectNote = async (notes: ReturnType<Page['locator']>, cov: number | null | undefined): Promise<void> => {
+      if (cov === null || cov === undefined || cov >= 1) {
+        expect(await notes.count()).toBe(0);
+        return;
+      }
+      const m = NOTE.exec((await notes.textContent()) ?? '');
+      expect(m, 'a coverage note').not.toBeNull();
+      const shown = m?.[1] === undefined ? Number(m?.[2]) : 0; // "< 1 %"
+      expect(Math.abs(shown - cov * 100)).toBeLessThanOrEqual(2);
+    };
+    await page.goto(`${base}/#/`);
+    await page.waitForSelector('[data-testid="tile"][data-machine="assembly-1"] [data-testid="oee"]', { timeout: 15_000 });
+    for (const id of MACHINES) await expectNote(page.locator(`[data-testid="tile"][data-machine="${id}"] [data-testid="oee"] [data-testid="coverage"]`), coverage.get(id));
+    await page.goto(`${base}/#/machine/printer-1`);
+    const cell = (label: string): ReturnType<Page['locator']> => page.locator('.kpi', { has: page.locator('.label', { hasText: new RegExp(`^${label}$`) }) });
+    await cell('OEE').waitFor({ timeout: 10_000 });
+    for (const label of ['Availability', 'OEE']) await expectNote(cell(label).locator('[data-testid="coverage"]'), coverage.get('printer-1'));
+    expect(await cell('Performance').locator('[data-testid="coverage"]').count()).toBe(0);
+    await page.goto(`${base}/#/`);
+  });
+
   it('GET /api/stream is Server-Sent Events: a snapshot of state, kpi and health, then samples', async () => {
     const ac = new AbortController();
     const res = await fetch(`${base}/api/stream`, { signal: ac.signal });

@@ -111,11 +111,14 @@ describe('line and site roll-ups', () => {
             expect(g.scrapRate).toEqual(total > 0 ? expect.closeTo(sum((r) => r.unitsScrap) / total, 12) : null);
             const planned = sum((r) => r.plannedS);
             const running = sum((r) => r.runningS);
+            // availability is over the measured part of planned time (DESIGN.md §4)
+            const measured = planned - sum((r) => r.unknownS);
             expect(g.plannedS).toBeCloseTo(planned, 6);
-            if (g.availability !== null) expect(g.availability).toBeCloseTo(running / planned, 12);
+            expect(g.coverage).toEqual(planned > 0 ? expect.closeTo(measured / planned, 12) : null);
+            if (g.availability !== null) expect(g.availability).toBeCloseTo(running / measured, 12);
             const ideal = sum((r) => r.components.idealS);
             if (g.performance !== null) expect(g.performance).toBeCloseTo(ideal / running, 12);
-            if (g.oee !== null) expect(g.oee).toBeCloseTo((running / planned) * (ideal / running) * (good / total), 12);
+            if (g.oee !== null) expect(g.oee).toBeCloseTo((running / measured) * (ideal / running) * (good / total), 12);
             // lead times: the percentiles of the union of the orders, not of the machines' p50s
             const from = Date.parse(g.periodStart);
             const to = Date.parse(g.periodEnd);
