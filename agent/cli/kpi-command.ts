@@ -54,7 +54,6 @@ const COLUMNS: readonly [string, (r: Row) => string | number | null][] = [
   ['runningS', (r) => r.runningS],
   ['unknownS', (r) => r.unknownS],
   ['availability', (r) => r.availability],
-  ['coverage', (r) => r.coverage],
   ['performance', (r) => r.performance],
   ['quality', (r) => r.quality],
   ['oee', (r) => r.oee],
@@ -65,6 +64,8 @@ const COLUMNS: readonly [string, (r: Row) => string | number | null][] = [
   ['leadTimeP50S', (r) => r.leadTime.p50S],
   ['leadTimeP90S', (r) => r.leadTime.p90S],
   ['leadTimeBasis', (r) => r.leadTime.basis],
+  // last: a column added later goes at the end, so CSV readers that go by position keep working
+  ['coverage', (r) => r.coverage],
 ];
 
 const BENCH_COLUMNS: readonly [string, (r: BenchmarkReport['rows'][number]) => string | number | null][] = [
