@@ -31,4 +31,43 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // A driver knows the sample model, the error catalogue and the contract in drivers/ itself.
+    files: ['drivers/**/*.ts'],
+    ignores: ['drivers/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(\\.\\./)+agent/(?!model/|errors\\.ts$)', message: 'Drivers import from agent/ only agent/model/ and agent/errors.ts; pass anything else in through DriverContext.' }],
+      }],
+    },
+  },
+  {
+    // driver tests may commit into a real buffer (ack-after-commit, dead letters), nothing more
+    files: ['drivers/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(\\.\\./)+agent/(?!model/|errors\\.ts$|buffer/)', message: 'Driver tests import from agent/ only the model, the errors and the buffer.' }],
+      }],
+    },
+  },
+  {
+    // http/ and forward/ get narrow ports (agent/http/ports.ts); the runtime wires them, so
+    // importing it back would make a circle. Tests that start a whole Agent are exempt.
+    files: ['agent/http/**/*.ts', 'agent/forward/**/*.ts'],
+    ignores: ['agent/http/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/runtime/**'], message: 'agent/http and agent/forward take ports, never agent/runtime.' }],
+      }],
+    },
+  },
+  {
+    // the Plant is built first and read by everything else: it depends on none of them
+    files: ['agent/plant/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/http/**', '**/runtime/**', '**/buffer/**', '**/forward/**', '**/cli/**'], message: 'The plant model imports no HTTP, runtime, buffer, forwarder or CLI code.' }],
+      }],
+    },
+  },
 );

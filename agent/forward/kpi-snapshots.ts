@@ -4,7 +4,6 @@
  * fleet can roll them up by summing components (DESIGN.md §4, §6).
  */
 import { DateTime } from 'luxon';
-import type { KpiRow, KpiService } from '../runtime/kpi-service.ts';
 import type { KpiSnapshot } from './forwarder.ts';
 
 /** What a snapshot needs of the plant. */
@@ -14,30 +13,41 @@ export interface SnapshotPlant {
   shifts: readonly unknown[];
 }
 
-export interface KpiSnapshotPayload {
+/** A machine's KPI row, sent whole (its components included); the snapshot reads only its end. */
+export interface SnapshotRow {
+  periodEnd: string;
+}
+
+/** What a snapshot needs of the KPI service: the machines and their rows of a window. */
+export interface SnapshotKpis<Row extends SnapshotRow> {
+  machineIds(): string[];
+  kpis(q: { from: number; to: number; machine: string; groupBy: 'none' | 'shift' }): Row[];
+}
+
+export interface KpiSnapshotPayload<Row extends SnapshotRow = SnapshotRow> {
   agent: string;
   site: string;
   machine: string;
   /** when the snapshot was taken (ISO 8601) */
   at: string;
   /** the shift running now, from its start until now; null outside shifts or without shifts */
-  shift: KpiRow | null;
+  shift: Row | null;
   /** the site's calendar day so far */
-  day: KpiRow | null;
+  day: Row | null;
 }
 
-export function kpiSnapshots(plant: SnapshotPlant, kpis: KpiService, now = Date.now()): KpiSnapshot[] {
+export function kpiSnapshots<Row extends SnapshotRow>(plant: SnapshotPlant, kpis: SnapshotKpis<Row>, now = Date.now()): KpiSnapshot[] {
   const dayStart = DateTime.fromMillis(now, { zone: plant.site.timezone }).startOf('day').toMillis();
   const out: KpiSnapshot[] = [];
   for (const machine of kpis.machineIds()) {
     const day = now > dayStart ? (kpis.kpis({ from: dayStart, to: now, machine, groupBy: 'none' })[0] ?? null) : null;
-    let shift: KpiRow | null = null;
+    let shift: Row | null = null;
     if (plant.shifts.length > 0) {
       const rows = kpis.kpis({ from: now - 86_400_000, to: now, machine, groupBy: 'shift' });
       // the shift holding "now" is the one clipped at now
       shift = rows.filter((r) => Date.parse(r.periodEnd) === now).at(-1) ?? null;
     }
-    const payload: KpiSnapshotPayload = { agent: plant.agentId, site: plant.site.id, machine, at: new Date(now).toISOString(), shift, day };
+    const payload: KpiSnapshotPayload<Row> = { agent: plant.agentId, site: plant.site.id, machine, at: new Date(now).toISOString(), shift, day };
     out.push({ machine, payload });
   }
   return out;

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { KpiService } from '../runtime/kpi-service.ts';
+import type { KpiPort } from './ports.ts';
 
 export const BENCHMARK_ROUTE_DEFAULTS = { windowMs: 7 * 24 * 3600 * 1000 } as const;
 
@@ -15,7 +15,7 @@ const time = timeParam;
 
 const benchmarkQuery = z.object({ from: time, to: time });
 
-export function registerBenchmarkRoutes(app: FastifyInstance, kpis: KpiService): void {
+export function registerBenchmarkRoutes(app: FastifyInstance, kpis: Pick<KpiPort, 'benchmarks'>): void {
   app.get('/api/benchmarks', async (req) => {
     const q = benchmarkQuery.parse(req.query);
     const to = q.to ?? Date.now();

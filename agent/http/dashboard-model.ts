@@ -3,9 +3,7 @@
  * staleness, the current shift's KPIs, machine trends, orders, and the engineers' health
  * view. Shared by the JSON routes and the live stream, so both always say the same thing.
  */
-import type { Plant } from '../plant/index.ts';
-import type { Agent, Health } from '../runtime/agent.ts';
-import type { KpiRow } from '../runtime/kpi-service.ts';
+import type { DashboardPlant, DashboardPorts, Health, MachineKpiRow } from './ports.ts';
 import type { DeadLetterRow } from '../buffer/index.ts';
 import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
 import { tileStatus, type TileStatus } from './machine-status.ts';
@@ -95,8 +93,9 @@ export class DashboardModel {
   private readonly lastGoodState = new Map<string, MachineState>();
 
   constructor(
-    private readonly agent: Agent,
-    private readonly plant: Plant,
+    /** the running agent, through the ports the dashboard reads */
+    private readonly agent: DashboardPorts,
+    private readonly plant: DashboardPlant,
   ) {}
 
   site(now = Date.now()): SiteInfo {
@@ -239,7 +238,7 @@ function stateOf(v: SampleValue): MachineState | null {
   return isMachineState(v) ? v : null;
 }
 
-function pickKpi(r: KpiRow): ShiftKpi {
+function pickKpi(r: MachineKpiRow): ShiftKpi {
   return {
     machine: r.machine,
     energyKwh: r.energyKwh,

@@ -1,1 +1,2 @@
 export * from './server.ts';
+export type * from './ports.ts';

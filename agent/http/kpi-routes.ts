@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { KpiService } from '../runtime/kpi-service.ts';
+import type { KpiPort } from './ports.ts';
 
 const CLOSE_BRACE = Buffer.from('}');
 
@@ -23,7 +23,7 @@ const kpiQuery = z.object({
   scope: z.enum(['machine', 'line', 'site']).default('machine'),
 });
 
-export function registerKpiRoutes(app: FastifyInstance, kpis: KpiService): void {
+export function registerKpiRoutes(app: FastifyInstance, kpis: Pick<KpiPort, 'queryJsonChunks'>): void {
   app.get('/api/kpis', async (req, reply) => {
     const q = kpiQuery.parse(req.query);
     const to = q.to ?? Date.now();

@@ -9,7 +9,7 @@
 import type { StoredSample } from '../model/index.ts';
 import type { DashboardModel, ShiftKpis } from './dashboard-model.ts';
 import type { TileStatus } from './machine-status.ts';
-import type { Health } from '../runtime/agent.ts';
+import type { Health } from './ports.ts';
 
 export type FeedEvent =
   | { event: 'sample'; data: { samples: FeedSample[]; superseded: number } }

@@ -5,9 +5,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { Plant } from '../plant/index.ts';
-import type { Logger } from '../runtime/logger.ts';
-import type { Agent } from '../runtime/agent.ts';
+import type { Logger } from 'pino';
+import type { BufferPort, HealthPort, HttpPlant, KpiPort, MetricsPort } from './ports.ts';
 import { AgentError } from '../errors.ts';
 import { registerBenchmarkRoutes } from './benchmark-routes.ts';
 import { registerErrorReplies } from './error-replies.ts';
@@ -41,8 +40,18 @@ function window(q: { from?: number | undefined; to?: number | undefined }): { fr
   return { from, to };
 }
 
-export async function startHttp(deps: { agent: Agent; plant: Plant; log: Logger }): Promise<HttpServer> {
-  const { agent, plant } = deps;
+/** The server's ports (agent/http/ports.ts): the runtime hands in the parts, never itself. */
+export interface HttpDeps {
+  health: HealthPort;
+  kpis: KpiPort;
+  buffer: BufferPort;
+  metrics: MetricsPort;
+  plant: HttpPlant;
+  log: Logger;
+}
+
+export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
+  const { health, kpis, buffer, metrics, plant } = deps;
   const http = plant.http;
   // request lines are logged at info; the agent's own http log starts at warn
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
@@ -54,30 +63,30 @@ export async function startHttp(deps: { agent: Agent; plant: Plant; log: Logger 
   // every error body carries a catalogue code; a 500's cause goes to the log only
   registerErrorReplies(app, deps.log);
 
-  app.get('/healthz', async () => agent.health());
+  app.get('/healthz', async () => health.health());
 
   app.get('/metrics', async (_req, reply) => {
-    const body = await agent.metrics.registry.metrics();
-    return reply.type(agent.metrics.registry.contentType).send(body);
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
   });
 
-  app.get('/api/machines', async () => agent.kpis.machines());
+  app.get('/api/machines', async () => kpis.machines());
 
-  registerKpiRoutes(app, agent.kpis);
+  registerKpiRoutes(app, kpis);
 
-  registerBenchmarkRoutes(app, agent.kpis);
+  registerBenchmarkRoutes(app, kpis);
 
   app.get('/api/series', async (req) => {
     const q = seriesQuery.parse(req.query);
     const { from, to } = window(q);
-    return { machine: q.machine, signal: q.signal, points: agent.kpis.series(q.machine, q.signal, from, to, q.step) };
+    return { machine: q.machine, signal: q.signal, points: kpis.series(q.machine, q.signal, from, to, q.step) };
   });
 
   // the operator dashboard: `/`, its bundled assets, its JSON routes and the live stream
-  const dashboard = new DashboardModel(agent, plant);
+  const dashboard = new DashboardModel({ health: () => health.health(), sourceStatus: () => health.sourceStatus(), kpis, buffer }, plant);
   registerDashboardAssets(app);
   registerDashboardRoutes(app, dashboard);
-  registerStreamRoutes(app, new LiveFeed(dashboard, () => agent.health(), agent.buffer));
+  registerStreamRoutes(app, new LiveFeed(dashboard, () => health.health(), buffer));
 
   try {
     await app.listen({ host: http.host, port: http.port });

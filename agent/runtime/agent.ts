@@ -10,7 +10,7 @@ import { Plant } from '../plant/index.ts';
 import { Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
-import { startHttp, type HttpServer } from '../http/index.ts';
+import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from './kpi-service.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
@@ -27,14 +27,6 @@ export interface SourceStatus {
   machines: Set<string>;
 }
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
-  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; problems?: TagProblem[] }[];
-  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
-  upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
-}
-
 /** Something the agent starts before its sources and stops after them (the demo plant). */
 export interface Companion {
   stop(): Promise<void>;
@@ -45,7 +37,7 @@ export interface AgentHooks {
   startSimulator?: (plant: Plant, log: Logger) => Promise<Companion>;
 }
 
-export class Agent {
+export class Agent implements HealthPort {
   /** the plant model, built once from the config: every part below reads it */
   readonly plant: Plant;
   readonly buffer: SqliteBuffer;
@@ -141,7 +133,7 @@ export class Agent {
       await driver.start(this.contextFor(src.id, normalise));
     }
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ agent: this, plant, log: this.log });
+    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
   }

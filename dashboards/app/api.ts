@@ -2,7 +2,7 @@
 import type { TileStatus } from '../../agent/http/machine-status.ts';
 import type { Diagnostics, Overview, ShiftKpis, SiteInfo, Trend, TrendRange } from '../../agent/http/dashboard-model.ts';
 import type { OrderRow } from '../../agent/http/order-table.ts';
-import type { Health } from '../../agent/runtime/agent.ts';
+import type { Health } from '../../agent/http/ports.ts';
 
 export type { Diagnostics, Health, OrderRow, Overview, ShiftKpis, SiteInfo, TileStatus, Trend, TrendRange };
 
