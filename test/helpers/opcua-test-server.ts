@@ -78,6 +78,7 @@ export class OpcuaTestServer {
   readonly requests = new Map<string, number>();
   private server: OPCUAServer | undefined;
   private vars: UAVariable[] = [];
+  private readonly typedVars = new Map<string, { v: UAVariable; dataType: DataType }>();
   private timer: NodeJS.Timeout | undefined;
   private tick = 0;
   private endpointUrl = '';
@@ -190,6 +191,13 @@ export class OpcuaTestServer {
     v.setValueFromSource({ dataType: DataType.Double, value }, StatusCodes.Good, sourceTimestamp);
   }
 
+  /** Sets a scalar node of Objects/TestPlant/Values (`Text`, `Flag` …) with its source timestamp. */
+  setValue(name: string, value: unknown, sourceTimestamp: Date): void {
+    const t = this.typedVars.get(name);
+    if (!t) throw new Error(`no value node ${name}`);
+    t.v.setValueFromSource(new Variant({ dataType: t.dataType, value }), StatusCodes.Good, sourceTimestamp);
+  }
+
   private change(): void {
     this.tick++;
     const now = new Date();
@@ -250,6 +258,7 @@ export class OpcuaTestServer {
         minimumSamplingInterval: 0,
       });
       v.setValueFromSource(new Variant({ dataType, value, arrayType: arrayType ?? VariantArrayType.Scalar }), StatusCodes.Good, new Date());
+      this.typedVars.set(name, { v, dataType });
     }
   }
 }
