@@ -21,7 +21,7 @@ export interface BufferOptions {
   readonly: boolean;
   /** rows kept in dead_letters; older ones are deleted */
   deadLetterCap: number;
-  /** per-series settings the rollups need (counter rollover, maxHold, stateMap) */
+  /** per-series settings the rollups need (counter rollover, maxHold): the Plant */
   rollupSeries: RollupSeriesConfig;
   /**
    * rollup contributions are written at most this often (ms); a crash replays the rest. Each

@@ -84,8 +84,6 @@ describe('Plant', () => {
     expect(p.normalise({ ...s, value: 9 }).value).toBe(9);
     expect(p.normalise({ ...s, value: 'idle' }).value).toBe('idle');
     expect(p.normalise({ ...s, machine: 'p2', value: 3 }).value).toBe(3);
-    expect(p.decodeState('p1', 3)).toBe('down');
-    expect(p.decodeState('p2', 'planned_stop')).toBe('planned_stop');
     expect(p.mapsStates).toBe(true);
   });
 });

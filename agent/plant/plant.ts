@@ -10,7 +10,7 @@ import type { SeriesMapping } from '../../drivers/series-mapping.ts';
 import type { Config, ShiftConfig } from '../../config/schema.ts';
 import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { decodeState, makeStateDecoder, type StateDecoder } from '../kpi/state-time.ts';
-import { MACHINE_STATES, type MachineState, type Sample, type SampleValue } from '../model/index.ts';
+import { MACHINE_STATES, type MachineState, type Sample } from '../model/index.ts';
 import { SeriesSettingsResolver, type SeriesSettings } from './series-settings.ts';
 
 export interface MachineInfo {
@@ -48,8 +48,6 @@ export interface SeriesPort {
   maxHoldMs(machine: string): number;
 }
 
-const EMPTY_MAP: Readonly<Record<string, string>> = Object.freeze({});
-
 export class Plant implements SeriesPort {
   readonly site: SiteInfo;
   readonly agentId: string;
@@ -71,7 +69,6 @@ export class Plant implements SeriesPort {
   readonly simulator: Config['simulator'];
   readonly energy: Config['energy'];
   readonly benchmarks: Config['benchmarks'];
-  private readonly stateMaps: Map<string, Readonly<Record<string, string>>>;
 
   constructor(config: Config) {
     this.http = config.http;
@@ -80,7 +77,6 @@ export class Plant implements SeriesPort {
     this.simulator = config.simulator;
     this.energy = config.energy;
     this.benchmarks = config.benchmarks;
-    this.stateMaps = new Map(config.machines.map((m) => [m.id, m.stateMap]));
     const s = config.site;
     this.site = { id: s.id, name: s.name ?? s.id, timezone: s.timezone, locale: s.locale };
     this.agentId = config.agent.id;
@@ -156,17 +152,6 @@ export class Plant implements SeriesPort {
   /** Sources configured to feed a machine by name (templates learn theirs from the data). */
   feeds(machine: string): ReadonlySet<string> {
     return this.feedsByMachine.get(machine) ?? new Set();
-  }
-
-  /** The raw state-code map of a machine (for display: the machine page lists it). */
-  stateCodes(machine: string): Readonly<Record<string, string>> {
-    return this.stateMaps.get(machine) ?? EMPTY_MAP;
-  }
-
-  /** A state value as a state: the canonical names, or the machine's stateMap codes; null for anything else. */
-  decodeState(machine: string, value: SampleValue): MachineState | null {
-    const slot = decodeState(this.decoders.get(machine) ?? this.defaultDecoder, value);
-    return slot < 0 ? null : (MACHINE_STATES[slot] as MachineState);
   }
 
   /**
