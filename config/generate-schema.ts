@@ -1,7 +1,7 @@
 /**
  * Writes config/schema.json from the zod schema, so editors can validate and complete
  * agent.yaml files (`# yaml-language-server: $schema=./schema.json`). Run by `npm run schema`;
- * config/loader.test.ts fails when the committed file is stale.
+ * config/generate-schema.test.ts fails when the committed file is stale.
  *
  * The JSON Schema describes the *input* (what a person writes): keys with defaults are
  * optional and sizes like "2GiB" are allowed. Checks that compare parts of the config

@@ -1,5 +1,7 @@
-export { loadConfigFile, loadConfigText, formatProblems, formatPath } from './loader.ts';
-export type { ConfigProblem, ConfigResult, LoadConfigOptions } from './loader.ts';
+export { loadConfigFile, loadConfigText } from './loader.ts';
+export type { ConfigResult, LoadConfigOptions } from './loader.ts';
+export { formatProblems, formatPath } from './problem-format.ts';
+export type { ConfigProblem } from './problem-format.ts';
 export {
   configSchema,
   sourceSchema,

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import { formatPath, formatProblems, loadConfigFile, loadConfigText, type ConfigProblem } from './index.ts';
-import { renderSchemaJson, schemaJsonPath } from './generate-schema.ts';
+import { formatProblems, loadConfigFile, loadConfigText } from './index.ts';
+import { head, machines, problemAt, problemsOf } from './config-test-fixtures.ts';
 
 const exampleEnv = {
   OPCUA_PASSWORD: 'opcua secret: with {yaml} , # syntax',
@@ -13,29 +11,6 @@ const exampleEnv = {
 };
 
 const here = (file: string): string => new URL(file, import.meta.url).pathname;
-
-function problemsOf(text: string, env: Record<string, string | undefined> = {}): ConfigProblem[] {
-  const res = loadConfigText(text, { env });
-  if (res.ok) throw new Error('expected the config to be invalid');
-  return res.problems;
-}
-
-/** The one problem at `path`; fails listing all problems when there is none. */
-function problemAt(text: string, path: string, env: Record<string, string | undefined> = {}): ConfigProblem {
-  const problems = problemsOf(text, env);
-  const p = problems.find((x) => x.path === path);
-  if (!p) throw new Error(`no problem at ${path}; got:\n${formatProblems(problems)}`);
-  return p;
-}
-
-// lines 1-2 of every broken config below
-const head = `site: { id: plant-a, timezone: Europe/Berlin }
-agent: { id: edge-01 }
-`;
-const machines = `machines:
-  - { id: printer-1 }
-  - { id: printer-2 }
-`;
 
 describe('broken configs name the exact path', () => {
   it('a bad OPC UA NodeId: sources[1].tags[3].nodeId, with its line', () => {
@@ -179,29 +154,6 @@ ${machines}`;
     expect(p.message).toBe('capture {2} does not exist: the filter has 1 "+" level(s)');
   });
 
-  it('a missing environment variable names the variable and the path', () => {
-    const text = `${head}sources:
-  - id: cell
-    type: opcua
-    endpoint: opc.tcp://10.0.0.5:4840
-    auth: { type: username, username: agent, password: \${OPCUA_PASSWORD} }
-    tags: [{ nodeId: "ns=2;s=A", machine: printer-1, signal: state }]
-${machines}`;
-    const problems = problemsOf(text, { OTHER: 'x' });
-    expect(problems).toEqual([
-      {
-        code: 'SFA_ERR_CONFIG_ENV',
-        path: 'sources[0].auth.password',
-        line: 7,
-        column: expect.any(Number) as number,
-        message: 'environment variable OPCUA_PASSWORD is not set: export it, or write ${OPCUA_PASSWORD:-default}',
-      },
-    ]);
-    expect(formatProblems(problems, 'agent.yaml')).toMatch(/^agent\.yaml:7: sources\[0\]\.auth\.password: environment variable OPCUA_PASSWORD is not set/);
-    // the same config is valid once it is set
-    expect(loadConfigText(text, { env: { OPCUA_PASSWORD: 's3cret' } }).ok).toBe(true);
-  });
-
   it('a non-localhost bind without a token: http.token', () => {
     const p = problemAt(`${head}http:\n  host: 0.0.0.0\n`, 'http.token');
     expect(p.line).toBe(3); // http has no token key: its parent's line
@@ -328,76 +280,6 @@ buffer:
   });
 });
 
-describe('${ENV_VAR} substitution', () => {
-  const withAuth = (password: string): string => `${head}sources:
-  - id: cell
-    type: opcua
-    endpoint: opc.tcp://10.0.0.5:4840
-    auth: { type: username, username: agent, password: ${password} }
-    tags: [{ nodeId: "ns=2;s=A", machine: printer-1, signal: state }]
-${machines}`;
-
-  function password(text: string, env: Record<string, string | undefined>): string {
-    const res = loadConfigText(text, { env });
-    if (!res.ok) throw new Error(formatProblems(res.problems));
-    const src = res.config.sources[0];
-    if (src?.type !== 'opcua' || src.auth.type !== 'username') throw new Error('unexpected source');
-    return src.auth.password;
-  }
-
-  it('substitutes after parsing, so a secret with YAML syntax stays one value', () => {
-    const secret = 'p: {a}, [b] # c "d" \'e\'';
-    expect(password(withAuth('${OPCUA_PASSWORD}'), { OPCUA_PASSWORD: secret })).toBe(secret);
-    expect(password(withAuth('"${OPCUA_PASSWORD}"'), { OPCUA_PASSWORD: secret })).toBe(secret);
-  });
-
-  it('uses a default when the variable is unset or empty', () => {
-    expect(password(withAuth('${OPCUA_PASSWORD:-fallback}'), {})).toBe('fallback');
-    expect(password(withAuth('${OPCUA_PASSWORD:-fallback}'), { OPCUA_PASSWORD: '' })).toBe('fallback');
-    expect(password(withAuth('${OPCUA_PASSWORD:-fallback}'), { OPCUA_PASSWORD: 'set' })).toBe('set');
-    expect(password(withAuth('${OPCUA_PASSWORD:-}'), {})).toBe('');
-  });
-
-  it('keeps $${X} as the literal ${X} and substitutes inside longer text', () => {
-    expect(password(withAuth('"$${OPCUA_PASSWORD}"'), {})).toBe('${OPCUA_PASSWORD}');
-    expect(password(withAuth('"pre-${A}-${B:-b}-$${C}"'), { A: 'a' })).toBe('pre-a-b-${C}');
-  });
-
-  it('does not substitute in comments or keys, and a value set to "" is not missing', () => {
-    expect(password(`# \${NOT_SET} in a comment\n${withAuth('${EMPTY}')}`, { EMPTY: '' })).toBe('');
-  });
-
-  it('reports a malformed reference', () => {
-    const p = problemAt(withAuth('"${ OPCUA_PASSWORD }"'), 'sources[0].auth.password');
-    expect(p.code).toBe('SFA_ERR_CONFIG_ENV');
-    expect(p.message).toContain('malformed reference');
-  });
-
-  it('a substituted value is text: a number field says so', () => {
-    const p = problemAt(`${head}http: { port: \${HTTP_PORT} }\n`, 'http.port', { HTTP_PORT: '8081' });
-    expect(p.message).toBe('expected a number, got "8081"; a value from ${…} is always text');
-  });
-
-  it('works with anchors, aliases and merge keys', () => {
-    const text = `${head}sources:
-  - &opc { id: a, type: opcua, endpoint: "opc.tcp://h:1", auth: { type: username, username: u, password: \${PW} }, tags: [{ nodeId: "ns=1;s=x", machine: printer-1, signal: state }] }
-  - <<: *opc
-    id: b
-${machines}`;
-    const res = loadConfigText(text, { env: { PW: 'p,w}' } });
-    if (!res.ok) throw new Error(formatProblems(res.problems));
-    expect(res.config.sources.map((s) => (s.type === 'opcua' && s.auth.type === 'username' ? [s.id, s.auth.password] : []))).toEqual([
-      ['a', 'p,w}'],
-      ['b', 'p,w}'],
-    ]);
-  });
-
-  it('warns about a secret written into the file', () => {
-    const res = loadConfigText(withAuth('hunter2'), {});
-    expect(res.ok && res.warnings).toEqual(['line 7: sources[0].auth.password is written in the file: prefer ${ENV_VAR} so the secret stays out of it']);
-  });
-});
-
 describe('loading files', () => {
   it('a missing file is SFA_ERR_CONFIG_NOT_FOUND', () => {
     const res = loadConfigFile(here('./does-not-exist.yaml'));
@@ -438,87 +320,4 @@ describe('loading files', () => {
     }
   });
 
-  it('config/example.yaml uses every key of the schema', () => {
-    const schema = JSON.parse(renderSchemaJson()) as JsonSchema;
-    // the keys as written (the loaded config also holds defaults); substitution changes no key
-    const data = parseYaml(readFileSync(here('./example.yaml'), 'utf8')) as unknown;
-    const all = new Set<string>();
-    const used = new Set<string>();
-    schemaKeys(schema, '', all);
-    usedKeys(schema, data, '', used);
-    expect([...all].filter((k) => !used.has(k))).toEqual([]);
-  });
 });
-
-describe('formatting', () => {
-  it('formats paths with indices in brackets and keys dotted', () => {
-    expect(formatPath(['sources', 1, 'tags', 3, 'nodeId'])).toBe('sources[1].tags[3].nodeId');
-    expect(formatPath([])).toBe('');
-    expect(formatPath(['benchmarks', 'baselines', 'bracket.a'])).toBe('benchmarks.baselines["bracket.a"]');
-  });
-
-  it('formats problems with and without a file', () => {
-    const problems: ConfigProblem[] = [
-      { code: 'SFA_ERR_CONFIG_NOT_FOUND', path: '', message: 'cannot read config file x.yaml' },
-      { code: 'SFA_ERR_CONFIG_INVALID', path: 'http.port', line: 12, message: 'must be at most 65535, got 70000' },
-    ];
-    expect(formatProblems(problems, 'x.yaml')).toBe(
-      'x.yaml: cannot read config file x.yaml [SFA_ERR_CONFIG_NOT_FOUND]\nx.yaml:12: http.port: must be at most 65535, got 70000 [SFA_ERR_CONFIG_INVALID]',
-    );
-    expect(formatProblems(problems.slice(1))).toBe('line 12: http.port: must be at most 65535, got 70000 [SFA_ERR_CONFIG_INVALID]');
-  });
-});
-
-describe('config/schema.json', () => {
-  it('is not stale', () => {
-    const committed = readFileSync(schemaJsonPath, 'utf8');
-    if (committed !== renderSchemaJson()) {
-      expect.fail('config/schema.json is stale: run `npm run schema` and commit the result');
-    }
-  });
-
-  it('is deterministic', () => {
-    expect(renderSchemaJson()).toBe(renderSchemaJson());
-    expect(renderSchemaJson().endsWith('}\n')).toBe(true);
-  });
-});
-
-// --- every key of the schema, from its JSON Schema -------------------------------------
-
-interface JsonSchema {
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema | JsonSchema[];
-  additionalProperties?: JsonSchema | boolean;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-}
-
-function schemaKeys(s: JsonSchema, prefix: string, out: Set<string>): void {
-  for (const [k, sub] of Object.entries(s.properties ?? {})) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    out.add(path);
-    schemaKeys(sub, path, out);
-  }
-  for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) schemaKeys(alt, prefix, out);
-  if (s.items && !Array.isArray(s.items)) schemaKeys(s.items, `${prefix}[]`, out);
-  if (typeof s.additionalProperties === 'object') schemaKeys(s.additionalProperties, `${prefix}.*`, out);
-}
-
-function usedKeys(s: JsonSchema, data: unknown, prefix: string, out: Set<string>): void {
-  if (data === null || typeof data !== 'object') return;
-  if (Array.isArray(data)) {
-    if (s.items && !Array.isArray(s.items)) for (const d of data) usedKeys(s.items, d, `${prefix}[]`, out);
-  } else {
-    for (const [k, v] of Object.entries(data)) {
-      const sub = s.properties?.[k];
-      const path = prefix ? `${prefix}.${k}` : k;
-      if (sub) {
-        out.add(path);
-        usedKeys(sub, v, path, out);
-      } else if (typeof s.additionalProperties === 'object') {
-        usedKeys(s.additionalProperties, v, `${prefix}.*`, out);
-      }
-    }
-  }
-  for (const alt of [...(s.anyOf ?? []), ...(s.oneOf ?? [])]) usedKeys(alt, data, prefix, out);
-}

@@ -1,1 +1,2 @@
 export * from './opcua-driver.ts';
+export * from './opcua-driver-options.ts';

@@ -14,19 +14,7 @@
  * watchdog rebuilds a subscription silent past its keep-alive, or the whole connection when
  * the server does not answer either.
  */
-import {
-  AttributeIds,
-  DataChangeFilter,
-  DataChangeTrigger,
-  DeadbandType,
-  StatusCodes,
-  TimestampsToReturn,
-  type ClientSession,
-  type ClientSubscription,
-  type DataValue,
-  type MonitoringParametersOptions,
-  type OPCUAClient,
-} from 'node-opcua-client';
+import type { ClientSession, DataValue, OPCUAClient } from 'node-opcua-client';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { resolve } from 'node:path';
 import type { Sample } from '../../agent/model/index.ts';
@@ -35,112 +23,17 @@ import type { OpcuaSourceConfig } from './opcua-schema.ts';
 import type { Driver, DriverContext, TagProblem, TagProblemReporter } from '../driver.ts';
 import { classifyFailure, createClient, userIdentity } from './opcua-connection.ts';
 import { openCertificateManager } from './opcua-pki.ts';
-import { convertDataValue, type ValueIssue } from './opcua-values.ts';
+import { convertDataValue } from './opcua-values.ts';
 import { installFastDateTimeDecoding } from './opcua-fast-datetime.ts';
-import { releaseNotificationsAfterDispatch } from './opcua-release-notifications.ts';
+import { OPCUA_DRIVER_DEFAULTS, type OpcuaDriverOptions } from './opcua-driver-options.ts';
+import { planTags, type TagPlan } from './opcua-tag-plan.ts';
+import { subscribe, type LiveSubscription, type SubscriptionHooks } from './opcua-subscription.ts';
+import { liveConnection, type Live } from './opcua-live.ts';
+import { watchSubscriptions } from './opcua-watchdog.ts';
+import { sleep, within } from './opcua-timing.ts';
 
 // two DateTimes per notification: decoded exactly without 64-bit objects (opcua-fast-datetime.ts)
 installFastDateTimeDecoding();
-
-export interface OpcuaDriverOptions {
-  applicationName: string;
-  /** the PKI folder (agent.dataDir/pki) */
-  pkiDir: string;
-  /** how often the watchdog looks at its subscriptions, ms */
-  watchdogTickMs: number;
-  /** CreateMonitoredItems calls in flight at once per subscription */
-  parallelCalls: number;
-  /** stop() waits this long for the supervisor to tear the connection down, ms */
-  stopTimeoutMs: number;
-  /** the connect deadline (the source's connectTimeoutMs) grows by this per tag: subscribing many items takes time, ms */
-  connectMsPerTag: number;
-  /** each of re-activating and closing a session a broken connection left behind, ms */
-  orphanCloseTimeoutMs: number;
-  /** the fastest publishing interval asked of the server, whatever the tags' sampling intervals, ms */
-  minPublishingIntervalMs: number;
-  /** a subscription is silent after two keep-alive periods plus this margin, ms */
-  silenceMarginMs: number;
-  /** the watchdog's ServerStatus read, at most the source's keepAliveMs, ms */
-  probeTimeoutMs: number;
-  /** deleting a silent subscription before it is rebuilt, ms */
-  deleteSubscriptionTimeoutMs: number;
-  /** each of CloseSession and disconnect when a connection is torn down, ms */
-  closeTimeoutMs: number;
-}
-
-export const OPCUA_DRIVER_DEFAULTS: OpcuaDriverOptions = {
-  applicationName: 'shopfloor-agent',
-  pkiDir: './data/pki',
-  watchdogTickMs: 1000,
-  parallelCalls: 1,
-  stopTimeoutMs: 8000,
-  connectMsPerTag: 2,
-  orphanCloseTimeoutMs: 5000,
-  minPublishingIntervalMs: 50,
-  silenceMarginMs: 1000,
-  probeTimeoutMs: 5000,
-  deleteSubscriptionTimeoutMs: 3000,
-  closeTimeoutMs: 2000,
-};
-
-/** Everything needed per tag on the hot path, computed once at start-up. */
-interface TagPlan {
-  nodeId: string;
-  machine: string;
-  signal: string;
-  scale: number | undefined;
-  samplingIntervalMs: number;
-  params: MonitoringParametersOptions;
-  /** tags with equal keys share one CreateMonitoredItems call */
-  paramsKey: string;
-  /** the server's verdict on the monitored item: "Good", "BadNodeIdUnknown" … */
-  status: string;
-  /** issues already logged for this tag (created on the first one: most tags never have any) */
-  warned: Set<ValueIssue> | undefined;
-}
-
-interface LiveSubscription {
-  tags: TagPlan[];
-  sub: ClientSubscription;
-  lastHeard: number;
-  silenceMs: number;
-  rebuilding: boolean;
-}
-
-interface Live {
-  client: OPCUAClient;
-  session: ClientSession | undefined;
-  subs: LiveSubscription[];
-  /** resolves with the reason the connection must be rebuilt */
-  broken: Promise<string>;
-  breakWith: (reason: string) => void;
-}
-
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((res) => {
-    const t = setTimeout(res, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      res();
-    }, { once: true });
-  });
-
-/** Resolves with the promise's value, or rejects after ms (the promise keeps running, its failure ignored). */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        res(v);
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        rej(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
 
 export class OpcuaDriver implements Driver, TagProblemReporter {
   readonly type = 'opcua';
@@ -171,33 +64,7 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     this.id = config.id;
     this.options = { ...OPCUA_DRIVER_DEFAULTS, ...options };
     this.pkiDir = resolve(this.options.pkiDir);
-    const sharedParams = new Map<string, MonitoringParametersOptions>();
-    this.tags = config.tags.map((t) => {
-      const samplingIntervalMs = t.samplingIntervalMs ?? config.samplingIntervalMs;
-      const deadband = t.deadband ?? config.deadband;
-      const params: MonitoringParametersOptions = {
-        samplingInterval: samplingIntervalMs,
-        queueSize: t.queueSize ?? config.queueSize,
-        discardOldest: t.discardOldest ?? config.discardOldest,
-        ...(deadband && deadband.value > 0
-          ? {
-              filter: new DataChangeFilter({
-                trigger: DataChangeTrigger.StatusValue,
-                deadbandType: deadband.type === 'absolute' ? DeadbandType.Absolute : DeadbandType.Percent,
-                deadbandValue: deadband.value,
-              }),
-            }
-          : {}),
-      };
-      const paramsKey = JSON.stringify([params.samplingInterval, params.queueSize, params.discardOldest, deadband?.type, deadband?.value]);
-      // tags with equal settings share one parameters object (tens of thousands of tags)
-      let shared = sharedParams.get(paramsKey);
-      if (shared === undefined) {
-        shared = params;
-        sharedParams.set(paramsKey, params);
-      }
-      return { nodeId: t.nodeId, machine: t.machine, signal: t.signal, scale: t.scale, samplingIntervalMs, params: shared, paramsKey, status: 'Pending', warned: undefined };
-    });
+    this.tags = planTags(config);
   }
 
   tagProblems(): readonly TagProblem[] {
@@ -298,16 +165,10 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
       sessionTimeoutMs: cfg.sessionTimeoutMs,
       requestTimeoutMs: cfg.connectTimeoutMs,
     });
-    let breakWith: (reason: string) => void = () => undefined;
-    const broken = new Promise<string>((res) => {
-      breakWith = res;
-    });
-    const live: Live = { client, session: undefined, subs: [], broken, breakWith };
+    const live = liveConnection(client);
     this.live = live;
-    client.on('connection_lost', () => live.breakWith('connection lost'));
-    client.on('close', () => live.breakWith('connection closed'));
     const deadline = within(this.establish(ctx, live, identity), cfg.connectTimeoutMs + this.tags.length * this.options.connectMsPerTag, 'connect, session and subscriptions');
-    await Promise.race([deadline, broken.then((r) => Promise.reject(new Error(r)))]);
+    await Promise.race([deadline, live.broken.then((r) => Promise.reject(new Error(r)))]);
     return live;
   }
 
@@ -342,66 +203,26 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     }
   }
 
-  private async subscribe(ctx: DriverContext, session: ClientSession, tags: TagPlan[]): Promise<LiveSubscription> {
-    const fastest = Math.min(...tags.map((t) => t.samplingIntervalMs));
-    const publishingInterval = Math.max(this.options.minPublishingIntervalMs, fastest);
-    const keepAliveCount = Math.max(1, Math.ceil(this.config.keepAliveMs / publishingInterval));
-    const sub = await session.createSubscription2({
-      requestedPublishingInterval: publishingInterval,
-      requestedMaxKeepAliveCount: keepAliveCount,
-      requestedLifetimeCount: Math.max(keepAliveCount * 3, Math.ceil(this.config.sessionTimeoutMs / publishingInterval)),
-      // bounded responses: a response is decoded whole, so 50,000 notifications at once would all be
-      // alive together and outgrow V8's young generation (memory up, GC time up)
-      maxNotificationsPerPublish: this.config.maxNotificationsPerPublish,
-      publishingEnabled: true,
-      priority: 10,
-    });
-    // decoded notifications die young instead of being promoted with their response (opcua-release-notifications.ts)
-    if (!releaseNotificationsAfterDispatch(sub) && !this.releaseWarned) {
-      this.releaseWarned = true;
-      ctx.log.warn({}, 'this node-opcua version offers no hook to release dispatched notifications: the driver works, with more garbage collection');
-    }
-    const live: LiveSubscription = { tags, sub, lastHeard: Date.now(), silenceMs: 0, rebuilding: false };
-    live.silenceMs = 2 * sub.publishingInterval * sub.maxKeepAliveCount + this.options.silenceMarginMs;
-    const heard = (): void => {
-      live.lastHeard = Date.now();
+  private subscribe(ctx: DriverContext, session: ClientSession, tags: TagPlan[]): Promise<LiveSubscription> {
+    const { config: c, options: o } = this;
+    const hooks: SubscriptionHooks = {
+      stopping: () => this.stopping,
+      onValue: (tag, dv) => this.onValue(ctx, tag, dv),
+      noReleaseHook: () => {
+        if (this.releaseWarned) return;
+        this.releaseWarned = true;
+        ctx.log.warn({}, 'this node-opcua version offers no hook to release dispatched notifications: the driver works, with more garbage collection');
+      },
     };
-    sub.on('keepalive', heard);
-    sub.on('received_notifications', heard);
-    // one CreateMonitoredItems call per chunk of tags with the same parameters (≤ maxItemsPerCall)
-    const byParams = new Map<string, TagPlan[]>();
-    for (const t of tags) {
-      const list = byParams.get(t.paramsKey);
-      if (list) list.push(t);
-      else byParams.set(t.paramsKey, [t]);
-    }
-    const chunks: TagPlan[][] = [];
-    for (const list of byParams.values()) {
-      for (let i = 0; i < list.length; i += this.config.maxItemsPerCall) chunks.push(list.slice(i, i + this.config.maxItemsPerCall));
-    }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < chunks.length && !this.stopping) {
-        const chunk = chunks[next++] as TagPlan[];
-        const first = chunk[0] as TagPlan;
-        const group = await sub.monitorItems(
-          chunk.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value })),
-          first.params,
-          TimestampsToReturn.Both,
-        );
-        group.monitoredItems.forEach((item, i) => {
-          const tag = chunk[i];
-          if (tag) tag.status = item.statusCode.name;
-        });
-        group.on('changed', (_item, dv: DataValue, index: number) => {
-          const tag = chunk[index];
-          if (tag) this.onValue(ctx, tag, dv);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.parallelCalls, chunks.length) }, worker));
-    heard();
-    return live;
+    return subscribe(session, tags, {
+      keepAliveMs: c.keepAliveMs,
+      sessionTimeoutMs: c.sessionTimeoutMs,
+      maxNotificationsPerPublish: c.maxNotificationsPerPublish,
+      maxItemsPerCall: c.maxItemsPerCall,
+      minPublishingIntervalMs: o.minPublishingIntervalMs,
+      silenceMarginMs: o.silenceMarginMs,
+      parallelCalls: o.parallelCalls,
+    }, hooks);
   }
 
   private reportTagStatus(ctx: DriverContext): void {
@@ -414,46 +235,19 @@ export class OpcuaDriver implements Driver, TagProblemReporter {
     }
   }
 
-  /** Subscriptions must report at least every keep-alive; silence means the server lost them or the network went quiet. */
   private watch(ctx: DriverContext, live: Live): void {
-    const timer = setInterval(() => {
-      const now = Date.now();
-      for (const s of live.subs) {
-        if (s.rebuilding || now - s.lastHeard <= s.silenceMs) continue;
-        s.rebuilding = true;
-        this.probeAndRebuild(ctx, live, s)
-          .catch((err: unknown) => live.breakWith(`watchdog failed: ${(err as Error).message}`))
-          .finally(() => {
-            s.rebuilding = false;
-          });
-      }
-    }, this.options.watchdogTickMs);
-    timer.unref();
-    void live.broken.then(() => clearInterval(timer));
-  }
-
-  private async probeAndRebuild(ctx: DriverContext, live: Live, s: LiveSubscription): Promise<void> {
-    const session = live.session;
-    if (!session) return;
-    try {
-      const dv = await within(session.read({ nodeId: 'i=2258', attributeId: AttributeIds.Value }), Math.min(this.options.probeTimeoutMs, this.config.keepAliveMs), 'ServerStatus probe');
-      if (dv.statusCode.value !== StatusCodes.Good.value) throw new Error(dv.statusCode.name);
-    } catch (err) {
-      this.silentBreak = true;
-      live.breakWith(`no keep-alive for ${Math.round((Date.now() - s.lastHeard) / 1000)} s and the server does not answer (${(err as Error).message})`);
-      return;
-    }
-    // the session answers but the subscription is silent: rebuild it
-    ctx.log.warn({ tags: s.tags.length, silentMs: Date.now() - s.lastHeard }, 'OPC UA subscription silent past its keep-alive; rebuilding it');
-    this.counters.subscriptionRebuilds++;
-    await within(s.sub.terminate(), this.options.deleteSubscriptionTimeoutMs, 'delete the silent subscription').catch(() => undefined);
-    try {
-      const fresh = await this.subscribe(ctx, session, s.tags);
-      const i = live.subs.indexOf(s);
-      if (i >= 0) live.subs[i] = fresh;
-    } catch (err) {
-      live.breakWith(`cannot rebuild a silent subscription: ${(err as Error).message}`);
-    }
+    const { watchdogTickMs, probeTimeoutMs, deleteSubscriptionTimeoutMs } = this.options;
+    watchSubscriptions(live, {
+      log: ctx.log,
+      settings: { watchdogTickMs, probeTimeoutMs, deleteSubscriptionTimeoutMs, keepAliveMs: this.config.keepAliveMs },
+      resubscribe: (session, tags) => this.subscribe(ctx, session, tags),
+      rebuilding: () => {
+        this.counters.subscriptionRebuilds++;
+      },
+      silent: () => {
+        this.silentBreak = true;
+      },
+    });
   }
 
   private onValue(ctx: DriverContext, tag: TagPlan, dv: DataValue): void {

@@ -3,42 +3,25 @@
  * two SLS printers and a CNC cell over OPC UA, an assembly cell and MES order events over
  * an embedded MQTT broker, driven by a seeded, deterministic model.
  */
-import { PlantSimulator, type SimulatorLogger, type SimulatorOptions } from './simulator.ts';
+import { PlantSimulator } from './simulator.ts';
+import type { SimulatorLogger, SimulatorOptions } from './simulator-options.ts';
 
-export {
-  PlantSimulator,
-  SIMULATOR_DEFAULTS,
-  type ExposedReading,
-  type GroundTruth,
-  type MachineTruth,
-  type OrderTruth,
-  type ResolvedSimulatorOptions,
-  type SimulatorEndpoints,
-  type SimulatorLogger,
-  type SimulatorOptions,
-} from './simulator.ts';
+export { PlantSimulator, type SimulatorEndpoints } from './simulator.ts';
+export { SIMULATOR_DEFAULTS, type ResolvedSimulatorOptions, type SimulatorLogger, type SimulatorOptions } from './simulator-options.ts';
+export { type ExposedReading, type GroundTruth, type MachineTruth, type OrderTruth } from './ground-truth.ts';
+export { PLANT_MODEL_DEFAULTS, PlantModel, type PlantModelOptions } from './plant-model.ts';
 export {
   MACHINE_IDS,
   MACHINE_SPECS,
-  PLANT_MODEL_DEFAULTS,
-  PlantModel,
   STATE_CODES,
-  WH_ROLLOVER,
-  exposedEnergy,
-  exposedEnergyDeltaKwh,
   isMachineId,
   machineSpec,
-  mulberry32,
-  type EnergyMeter,
   type MachineId,
-  type MachineSnapshot,
   type MachineSpec,
-  type Order,
-  type OrderEventKind,
-  type PlantEvent,
-  type PlantModelOptions,
-  type StateCause,
-} from './plant-model.ts';
+} from './machine-specs.ts';
+export { WH_ROLLOVER, exposedEnergy, exposedEnergyDeltaKwh, type EnergyMeter } from './energy-meter.ts';
+export { mulberry32 } from './seeded-random.ts';
+export { type MachineSnapshot, type Order, type OrderEventKind, type PlantEvent, type StateCause } from './plant-events.ts';
 export { OpcuaPlantServer, opcuaNodeIds, type NodeOpcuaLog, type OpcuaMachineValues } from './opcua-server.ts';
 export { MqttCell, ORDERS_TOPIC, telemetryTopic, type OrderEventPayload, type TelemetryPayload } from './mqtt-cell.ts';
 

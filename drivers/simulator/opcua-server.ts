@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import type { OPCUAServer, UAVariable } from 'node-opcua';
 import { AgentError } from '../../agent/errors.ts';
-import type { EnergyMeter, MachineId, MachineSpec } from './plant-model.ts';
+import type { EnergyMeter } from './energy-meter.ts';
+import type { MachineId, MachineSpec } from './machine-specs.ts';
 
 type NodeOpcua = typeof import('node-opcua');
 

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MACHINE_IDS,
-  MACHINE_SPECS,
-  PlantModel,
-  STATE_CODES,
-  WH_ROLLOVER,
-  exposedEnergy,
-  exposedEnergyDeltaKwh,
-  machineSpec,
-  mulberry32,
-  type MachineId,
-  type MachineSnapshot,
-  type MachineState,
-  type PlantEvent,
-} from './plant-model.ts';
+import { PlantModel, type MachineState } from './plant-model.ts';
+import { MACHINE_IDS, MACHINE_SPECS, STATE_CODES, machineSpec, type MachineId } from './machine-specs.ts';
+import { WH_ROLLOVER, exposedEnergy, exposedEnergyDeltaKwh } from './energy-meter.ts';
+import { mulberry32 } from './seeded-random.ts';
+import type { MachineSnapshot, PlantEvent } from './plant-events.ts';
 
 const DAY = 24 * 3600;
 

@@ -6,72 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMachineState } from '../../agent/model/index.ts';
-import type { DriverLogger } from '../driver.ts';
-import {
-  exposedEnergy,
-  exposedEnergyDeltaKwh,
-  MACHINE_IDS,
-  MACHINE_SPECS,
-  PlantModel,
-  isMachineId,
-  type MachineId,
-  type MachineSnapshot,
-  type MachineSpec,
-  type MachineState,
-  type Order,
-  type OrderEventKind,
-  type PlantEvent,
-} from './plant-model.ts';
-import { OpcuaPlantServer, type NodeOpcuaLog, type OpcuaMachineValues } from './opcua-server.ts';
+import { isMachineState, type MachineState } from '../../agent/model/index.ts';
+import { exposedEnergy } from './energy-meter.ts';
+import { MACHINE_SPECS, isMachineId, type MachineId, type MachineSpec } from './machine-specs.ts';
+import type { MachineSnapshot, Order, OrderEventKind, PlantEvent } from './plant-events.ts';
+import { PlantModel } from './plant-model.ts';
+import { exposedReading, GroundTruthLedger, type GroundTruth } from './ground-truth.ts';
+import { resolveSimulatorOptions, SILENT_LOGGER, type ResolvedSimulatorOptions, type SimulatorLogger, type SimulatorOptions } from './simulator-options.ts';
+import { OpcuaPlantServer, type OpcuaMachineValues } from './opcua-server.ts';
 import { MqttCell, ORDERS_TOPIC, telemetryTopic, type TelemetryPayload } from './mqtt-cell.ts';
-
-/** pino-compatible: the simulator logs through whatever the caller passes. */
-export type SimulatorLogger = Pick<DriverLogger, 'info' | 'warn' | 'error'>;
-
-export interface SimulatorOptions {
-  /** PRNG seed: the same seed gives the same machine behaviour */
-  seed?: number;
-  /** simulated seconds per real second */
-  speed?: number;
-  /** 0 picks a free port; start() reports the actual one */
-  opcuaPort?: number;
-  mqttPort?: number;
-  /** interface both servers listen on (and the OPC UA endpoint's hostname) */
-  host?: string;
-  /** start advancing the model as soon as the servers are up; false: call resume() */
-  autoStart?: boolean;
-  /** the OPC UA PKI folder (server certificate). Default: a folder under the OS temp dir (see README) */
-  pkiDir?: string;
-  /** real milliseconds between two model ticks */
-  tickMs?: number;
-  /** the assembly cell reports energy at least every this many simulated seconds */
-  telemetryPeriodS?: number;
-  /** stop() gives up waiting for the servers after this long */
-  stopTimeoutMs?: number;
-  nodeOpcuaLog?: NodeOpcuaLog;
-  /** override meter readings at time 0 (tests: put the Wh register just below its wrap) */
-  initialEnergyWh?: Partial<Record<MachineId, number>>;
-  /** no faults or waits during the first simulated seconds (default 300) */
-  warmUpS?: number;
-}
-
-export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>> & Pick<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>;
-
-/** Every default in one place (config/schema.ts's simulator block uses the same ports and seed). */
-export const SIMULATOR_DEFAULTS: Readonly<Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>>> = {
-  seed: 42,
-  speed: 1,
-  opcuaPort: 48401,
-  mqttPort: 18831,
-  host: '127.0.0.1',
-  autoStart: true,
-  tickMs: 100,
-  telemetryPeriodS: 5,
-  stopTimeoutMs: 5000,
-  nodeOpcuaLog: 'errors-only',
-  warmUpS: 300,
-};
 
 const OPCUA_SPECS: readonly MachineSpec[] = MACHINE_SPECS.filter((s) => s.protocol === 'opcua');
 const MQTT_SPECS: readonly MachineSpec[] = MACHINE_SPECS.filter((s) => s.protocol === 'mqtt');
@@ -88,62 +31,7 @@ export interface SimulatorEndpoints {
   startMs: number;
 }
 
-/** What a machine exposes, as a consumer sees it (energy in the node's / payload's unit). */
-export interface ExposedReading {
-  /** kWh (printers, assembly) or the wrapped UInt32 Wh register (cnc-1) */
-  energy: number;
-  partsTotal: number;
-  partsScrap: number;
-  state: MachineState;
-  orderId: string;
-  /** epoch ms of the step that produced it */
-  ts: number;
-}
-
-export interface MachineTruth {
-  machine: MachineId;
-  /** last exposed energy − first exposed energy (the Wh register's wrap handled), kWh */
-  energyKwh: number;
-  unitsTotal: number;
-  unitsGood: number;
-  unitsScrap: number;
-  /** simulated seconds per state since the baseline */
-  stateS: Record<MachineState, number>;
-  first: ExposedReading;
-  last: ExposedReading;
-}
-
-export interface OrderTruth {
-  orderId: string;
-  machine: MachineId;
-  product: string;
-  quantity: number;
-  /** ISO 8601, as published on mes/orders */
-  releasedAt?: string;
-  startedAt?: string;
-  completedAt?: string;
-  /** completed − released in real seconds, when both are known */
-  leadTimeS?: number;
-}
-
-export interface GroundTruth {
-  /** ISO 8601: when the baseline was taken (start()) and the last exposed change */
-  from: string;
-  to: string;
-  speed: number;
-  /** simulated seconds since the baseline */
-  simulatedS: number;
-  machines: Record<MachineId, MachineTruth>;
-  orders: OrderTruth[];
-}
-
 type Phase = 'stopped' | 'starting' | 'started' | 'stopping';
-
-interface Baseline {
-  at: number;
-  simTimeS: number;
-  stateS: Map<MachineId, Record<MachineState, number>>;
-}
 
 export class PlantSimulator {
   readonly options: Readonly<ResolvedSimulatorOptions>;
@@ -161,22 +49,16 @@ export class PlantSimulator {
   private lastTs = 0;
   private tickFailed = false;
   private publishFailed = false;
-  private baseline: Baseline | undefined;
-  private readonly first = new Map<MachineId, ExposedReading>();
-  private readonly last = new Map<MachineId, ExposedReading>();
-  private readonly orders = new Map<string, OrderTruth>();
+  private readonly truth: GroundTruthLedger;
   private lastTelemetryEnergy = new Map<MachineId, number>();
 
-  constructor(options: SimulatorOptions = {}, log: SimulatorLogger = SILENT) {
-    const o: ResolvedSimulatorOptions = { ...SIMULATOR_DEFAULTS, ...pickOptions(options) };
-    if (!Number.isFinite(o.speed) || o.speed <= 0) throw new RangeError(`speed must be > 0 (got ${o.speed})`);
-    if (!Number.isInteger(o.seed)) throw new RangeError(`seed must be an integer (got ${o.seed})`);
-    if (!(o.tickMs > 0)) throw new RangeError(`tickMs must be > 0 (got ${o.tickMs})`);
-    if (!Number.isInteger(o.telemetryPeriodS) || o.telemetryPeriodS < 1) throw new RangeError(`telemetryPeriodS must be a whole number ≥ 1 (got ${o.telemetryPeriodS})`);
+  constructor(options: SimulatorOptions = {}, log: SimulatorLogger = SILENT_LOGGER) {
+    const o = resolveSimulatorOptions(options);
     this.options = o;
     this.log = log;
     this.msPerStep = 1000 / o.speed;
     this.model = new PlantModel({ seed: o.seed, warmUpS: o.warmUpS, ...(o.initialEnergyWh ? { initialEnergyWh: o.initialEnergyWh } : {}) });
+    this.truth = new GroundTruthLedger(this.model);
   }
 
   /** true while the model advances in real time */
@@ -272,41 +154,7 @@ export class PlantSimulator {
 
   /** Totals since start(): computed from the values exposed to consumers (see README). */
   groundTruth(): GroundTruth {
-    const base = this.baseline;
-    const machines = {} as Record<MachineId, MachineTruth>;
-    let to = base?.at ?? 0;
-    for (const spec of MACHINE_SPECS) {
-      const first = this.first.get(spec.id) ?? this.reading(spec, this.model.snapshot(spec.id), 0);
-      const last = this.last.get(spec.id) ?? first;
-      to = Math.max(to, last.ts);
-      const unitsTotal = last.partsTotal - first.partsTotal;
-      const unitsScrap = last.partsScrap - first.partsScrap;
-      const nowS = this.model.stateSeconds(spec.id);
-      const baseS = base?.stateS.get(spec.id);
-      machines[spec.id] = {
-        machine: spec.id,
-        energyKwh: exposedEnergyDeltaKwh(spec.energyMeter, first.energy, last.energy),
-        unitsTotal,
-        unitsGood: unitsTotal - unitsScrap,
-        unitsScrap,
-        stateS: {
-          running: nowS.running - (baseS?.running ?? nowS.running),
-          idle: nowS.idle - (baseS?.idle ?? nowS.idle),
-          down: nowS.down - (baseS?.down ?? nowS.down),
-          planned_stop: nowS.planned_stop - (baseS?.planned_stop ?? nowS.planned_stop),
-        },
-        first: { ...first },
-        last: { ...last },
-      };
-    }
-    return {
-      from: new Date(base?.at ?? 0).toISOString(),
-      to: new Date(to).toISOString(),
-      speed: this.options.speed,
-      simulatedS: base ? this.model.simTimeS - base.simTimeS : 0,
-      machines,
-      orders: [...this.orders.values()].map((x) => ({ ...x })),
-    };
+    return this.truth.groundTruth(this.options.speed);
   }
 
   /** Closes both servers (within stopTimeoutMs); the model keeps its state, start() may follow. */
@@ -371,7 +219,7 @@ export class PlantSimulator {
     for (const spec of OPCUA_SPECS) {
       const snap = this.model.snapshot(spec.id);
       opcua?.update(spec.id, opcuaValues(spec, snap), date);
-      this.last.set(spec.id, this.reading(spec, snap, ts));
+      this.truth.record(spec.id, exposedReading(spec, snap, ts));
     }
     const periodic = this.model.simTimeS % this.options.telemetryPeriodS === 0;
     for (const spec of MQTT_SPECS) {
@@ -383,7 +231,7 @@ export class PlantSimulator {
   private publishTelemetry(spec: MachineSpec, ts: number): void {
     if (this.phase !== 'started' || !this.mqtt) return;
     const snap = this.model.snapshot(spec.id);
-    const reading = this.reading(spec, snap, ts);
+    const reading = exposedReading(spec, snap, ts);
     const payload: TelemetryPayload = {
       ts,
       energy: { kwh: reading.energy },
@@ -393,48 +241,18 @@ export class PlantSimulator {
     };
     this.mqtt.publish(telemetryTopic(spec.id), payload);
     this.lastTelemetryEnergy.set(spec.id, snap.energyWh);
-    this.last.set(spec.id, reading);
+    this.truth.record(spec.id, reading);
   }
 
   private publishOrder(order: Order, event: OrderEventKind, ts: number): void {
     const iso = new Date(ts).toISOString();
     this.mqtt?.publish(ORDERS_TOPIC, { orderId: order.orderId, event, ts: iso, product: order.product, quantity: order.quantity, machine: order.machine });
-    const row = this.orders.get(order.orderId) ?? { orderId: order.orderId, machine: order.machine, product: order.product, quantity: order.quantity };
-    if (event === 'released') row.releasedAt = iso;
-    else if (event === 'started') row.startedAt = iso;
-    else {
-      row.completedAt = iso;
-      if (row.releasedAt) row.leadTimeS = (ts - Date.parse(row.releasedAt)) / 1000;
-    }
-    this.orders.set(order.orderId, row);
+    this.truth.order(order, event, ts);
   }
 
   private takeBaseline(at: number): void {
-    this.first.clear();
-    this.last.clear();
-    this.orders.clear();
     this.lastTelemetryEnergy.clear();
-    for (const spec of MACHINE_SPECS) {
-      const r = this.reading(spec, this.model.snapshot(spec.id), at);
-      this.first.set(spec.id, r);
-      this.last.set(spec.id, r);
-    }
-    this.baseline = {
-      at,
-      simTimeS: this.model.simTimeS,
-      stateS: new Map(MACHINE_IDS.map((id) => [id, this.model.stateSeconds(id)] as const)),
-    };
-  }
-
-  private reading(spec: MachineSpec, snap: MachineSnapshot, ts: number): ExposedReading {
-    return {
-      energy: exposedEnergy(spec.energyMeter, snap.energyWh),
-      partsTotal: snap.partsTotal,
-      partsScrap: snap.partsScrap,
-      state: snap.state,
-      orderId: snap.orderId,
-      ts,
-    };
+    this.truth.takeBaseline(at);
   }
 
   /** wall-clock stamps never go backwards, whatever the system clock does */
@@ -453,16 +271,3 @@ function opcuaValues(spec: MachineSpec, snap: MachineSnapshot): OpcuaMachineValu
     orderId: snap.orderId,
   };
 }
-
-
-const OPTION_KEYS: readonly (keyof SimulatorOptions)[] = [
-  'seed', 'speed', 'opcuaPort', 'mqttPort', 'host', 'autoStart', 'pkiDir', 'tickMs',
-  'telemetryPeriodS', 'stopTimeoutMs', 'nodeOpcuaLog', 'initialEnergyWh', 'warmUpS',
-];
-
-/** the known options that are set (a config block may carry more, e.g. `enabled`) */
-function pickOptions(o: SimulatorOptions): Partial<SimulatorOptions> {
-  return Object.fromEntries(OPTION_KEYS.flatMap((k) => (o[k] === undefined ? [] : [[k, o[k]]]))) as Partial<SimulatorOptions>;
-}
-
-const SILENT: SimulatorLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
