@@ -4,7 +4,7 @@
  * fleet can roll them up by summing components (DESIGN.md §4, §6).
  */
 import { DateTime } from 'luxon';
-import type { KpiRow, KpiService } from '../runtime/kpi-service.ts';
+import type { KpiRow, KpiService } from '../kpi-query/index.ts';
 import type { KpiSnapshot } from './forwarder.ts';
 
 /** What a snapshot needs of the plant. */

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { KpiService } from '../runtime/kpi-service.ts';
+import type { KpiService } from '../kpi-query/index.ts';
 
 export const BENCHMARK_ROUTE_DEFAULTS = { windowMs: 7 * 24 * 3600 * 1000 } as const;
 

@@ -5,7 +5,7 @@
  */
 import type { Plant } from '../plant/index.ts';
 import type { Agent, Health } from '../runtime/agent.ts';
-import type { KpiRow } from '../runtime/kpi-service.ts';
+import type { KpiRow } from '../kpi-query/index.ts';
 import type { DeadLetterRow } from '../buffer/index.ts';
 import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
 import { tileStatus, type TileStatus } from './machine-status.ts';

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { KpiService } from '../runtime/kpi-service.ts';
+import type { KpiService } from '../kpi-query/index.ts';
 
 const CLOSE_BRACE = Buffer.from('}');
 

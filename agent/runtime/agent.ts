@@ -11,7 +11,7 @@ import { Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type HttpServer } from '../http/index.ts';
-import { KpiService } from './kpi-service.ts';
+import { KpiService } from '../kpi-query/index.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
 

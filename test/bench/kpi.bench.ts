@@ -29,7 +29,7 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
-import { KpiService } from '../../agent/runtime/kpi-service.ts';
+import { KpiService } from '../../agent/kpi-query/index.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import { median, type BenchFigure } from './harness.ts';
 import { Plant } from '../../agent/plant/index.ts';
