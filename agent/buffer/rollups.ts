@@ -24,6 +24,8 @@
  *     (as the KPI engine counts it), and shortened when the next sample arrives.
  *   buffer.rollups.baselines(machine, t) → per signal the last sample and the last good sample
  *     with ts < t (t aligned to an hour; reads hour rollups, O(signals)).
+ *   buffer.hourRollups(machines, signals, from, to) → the KPI columns (delta, ms per state, ∫)
+ *     of closed hour rows: machine → signal → hour start → row (agent/kpi-query).
  *
  * Buckets are epoch-aligned (UTC) minutes and hours, `start` in epoch ms. A window that does
  * not fall on hour boundaries in UTC (a shift starting at :30, a zone with a :30/:45 offset)
@@ -104,6 +106,16 @@ export interface RollupRow {
   lastGoodTs: number | null;
   lastGoodValue: SampleValue;
 }
+
+/** What the KPIs read from one full hour of one series (agent/kpi-query/hours-from-rollups.ts). */
+export interface HourRollup {
+  delta: number;
+  integral: number;
+  stateMs: Record<MachineState, number>;
+}
+
+/** machine → signal → hour start → row */
+export type HourRollupIndex = Map<string, Map<string, Map<number, HourRollup>>>;
 
 export interface Baseline {
   signal: string;
@@ -505,6 +517,7 @@ export class RollupStore {
         setMeta: Database.Statement<[string]>;
         newestHour: Database.Statement<[number]>;
         lastGoodHour: Database.Statement<[number]>;
+        hourKpi: Database.Statement<[number, number, number]>;
       }
     | undefined;
 
@@ -531,6 +544,7 @@ export class RollupStore {
       // (series, bucket) is the key of the WITHOUT ROWID table: both are one seek from the end
       newestHour: this.db.prepare('SELECT last_ts, last_value, last_quality, last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
       lastGoodHour: this.db.prepare('SELECT last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_good_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
+      hourKpi: this.db.prepare('SELECT bucket, delta, running_ms, idle_ms, down_ms, planned_stop_ms, integral FROM rollup_hour WHERE series = ? AND bucket >= ? AND bucket < ?'),
     };
     return this.stmtCache;
   }
@@ -732,6 +746,28 @@ export class RollupStore {
     if (sid === undefined) return null;
     const row = this.stmt.newestHour.get(sid) as { last_ts: number } | undefined;
     return row?.last_ts ?? null;
+  }
+
+  /**
+   * The hour rows of the series of `machines` whose signal is in `signals`, start in
+   * [from, to): closed hours only (no open holds, which full past hours do not need), one
+   * key range per series and only the columns the KPIs read.
+   */
+  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourRollupIndex {
+    this.flush(); // contributions still in memory go to the table first
+    const wanted = new Set(machines);
+    const out: HourRollupIndex = new Map();
+    for (const s of this.allSeries()) {
+      if (!wanted.has(s.machine) || !signals.has(s.signal)) continue;
+      let m = out.get(s.machine);
+      if (!m) out.set(s.machine, (m = new Map()));
+      const buckets = new Map<number, HourRollup>();
+      for (const r of this.stmt.hourKpi.all(s.id, from, to) as { bucket: number; delta: number; running_ms: number; idle_ms: number; down_ms: number; planned_stop_ms: number; integral: number }[]) {
+        buckets.set(r.bucket, { delta: r.delta, integral: r.integral, stateMs: { running: r.running_ms, idle: r.idle_ms, down: r.down_ms, planned_stop: r.planned_stop_ms } });
+      }
+      m.set(s.signal, buckets);
+    }
+    return out;
   }
 
   /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */

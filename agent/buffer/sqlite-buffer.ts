@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.ts';
 import { AgentError } from '../errors.ts';
 import { migrate } from './migrations.ts';
-import { RollupStore, ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
+import { RollupStore, ROLLUP_SERIES_DEFAULTS, type HourRollupIndex, type RollupSeriesConfig } from './rollups.ts';
 
 export interface BufferOptions {
   /** folder holding buffer.db (created when missing) */
@@ -526,6 +526,48 @@ export class SqliteBuffer {
         : this.db.prepare(sql).all(from, step, id, from, to)
     ) as { b: number; value: SampleValue }[];
     return rows.map((r) => [from + r.b * step, r.value]);
+  }
+
+  /** Hour rollup rows for KPIs (RollupStore.hourRollups): machine → signal → hour start → row. */
+  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourRollupIndex {
+    return this.rollups.hourRollups(machines, signals, from, to);
+  }
+
+  /**
+   * Hours of `machine` ending at or before this time are complete in the hour rollup tables.
+   * Counters are complete up to what the tables cover; a held value (state, power) after a
+   * series' newest sample is an open hold, not in the tables yet. A read-only reader beside a
+   * running agent sees only what the agent has flushed: its holds end at the newest sample the
+   * tables hold, not at the newest raw row it can see.
+   */
+  hourRollupsCompleteUntil(machine: string): number {
+    let t = this.rollups.coveredUntil(this.opts.readonly);
+    for (const l of this.latest(machine)) {
+      if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
+      t = Math.min(t, this.opts.readonly ? (this.rollups.tablesNewestTs(machine, l.signal) ?? -Infinity) : l.ts);
+    }
+    return t;
+  }
+
+  /**
+   * Every sample of the given signals, any machine, in no particular order (order events and
+   * order_id changes: rare, and an order's release may be weeks before its completion).
+   */
+  samplesOfSignals(signals: readonly string[]): StoredSample[] {
+    if (signals.length === 0) return [];
+    // no ORDER BY: a sequential scan of the table beats walking the ts index
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.ts, s.value, s.quality, r.machine, r.signal FROM samples s JOIN series r ON r.id = s.series
+         WHERE s.series IN (SELECT id FROM series WHERE signal IN (${signals.map(() => '?').join(', ')}))`,
+      )
+      .all(...signals) as (Row & SeriesRow)[];
+    return rows.map((r) => this.toSample(r, r));
+  }
+
+  /** The oldest sample's time, or null when empty. */
+  oldestTs(): number | null {
+    return (this.db.prepare('SELECT MIN(ts) AS ts FROM samples').get() as { ts: number | null }).ts;
   }
 
   stats(): BufferStats {

@@ -5,9 +5,10 @@
  * hours a held value may still reach (after a series' newest sample), are left to the raw path.
  */
 import { completeUnits, leadTimeComponents, priceAt, withCostAndCarbon, ZERO_COMPONENTS, type EnergySource, type Interval, type KpiComponents, type PriceSegment } from '../kpi/index.ts';
+import type { HourRollup } from '../buffer/index.ts';
 import type { MachineState } from '../model/index.ts';
-import { readHourRollups, type HourRollup } from './buffer-reads.ts';
 import { HOUR_MS, type Fine } from './fine-windows.ts';
+import { KPI_SIGNALS } from './kpi-signals.ts';
 import type { KpiBuffer, KpiPlant } from './ports.ts';
 import { plannedMs } from './query-calendar.ts';
 
@@ -31,8 +32,7 @@ export function hoursFromRollups(plant: KpiPlant, buffer: KpiBuffer, input: Roll
     lo = Math.min(lo, list[0]?.start ?? Infinity);
     hi = Math.max(hi, list[list.length - 1]?.end ?? -Infinity);
   }
-  const index = readHourRollups(buffer, [...eligible.keys()], lo, hi);
-  if (!index) return 0;
+  const index = buffer.hourRollups([...eligible.keys()], KPI_SIGNALS, lo, hi);
   let n = 0;
   for (const [id, fines] of eligible) {
     const ideal = plant.machine(id).idealCycleTimeS;
@@ -57,26 +57,12 @@ export function hoursFromRollups(plant: KpiPlant, buffer: KpiBuffer, input: Roll
 
 /**
  * Per machine, the fine windows that are full hours, wholly in or out of shifts, and complete
- * in the tables. A held value (state, power) after a series' newest sample is not in the
- * rollup tables yet (it is an open hold): those hours go the raw way; counters are complete up
- * to now. A read-only reader beside a running agent sees only the rollups the agent has
- * flushed: its holds end at the newest sample the tables hold, not at the newest raw row.
+ * in the rollup tables (agent/buffer: `hourRollupsCompleteUntil`).
  */
 function eligibleHours(buffer: KpiBuffer, input: RollupHoursInput): Map<string, Fine[]> {
-  const rollups = buffer.rollups;
-  const readOnly = buffer.readOnly;
-  const covered = rollups.coveredUntil(readOnly);
-  const complete = (id: string): number => {
-    let t = covered;
-    for (const l of buffer.latest(id)) {
-      if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
-      t = Math.min(t, readOnly ? (rollups.tablesNewestTs(id, l.signal) ?? -Infinity) : l.ts);
-    }
-    return t;
-  };
   const eligible = new Map<string, Fine[]>();
   for (const [id, fines] of input.missing) {
-    const until = complete(id);
+    const until = buffer.hourRollupsCompleteUntil(id);
     const list = fines.filter((f) => {
       if (!f.cacheable || f.end - f.start !== HOUR_MS || f.start % HOUR_MS !== 0 || f.end > until) return false;
       const cov = plannedMs(input.planned, f.start, f.end);

@@ -27,9 +27,9 @@
 import { machineOrderPeriods, NO_MACHINE, ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL, type OrderBook, type OrderRecord } from '../kpi/index.ts';
 import { isCounterSignal, isMachineState, type SampleValue, type StoredSample } from '../model/index.ts';
 import { benchmarkReport } from './benchmark-report.ts';
-import { KPI_GAUGES, oldestSampleTs, readOrderSamples } from './buffer-reads.ts';
 import { ComponentCache } from './component-cache.ts';
 import { KpiQueryError } from './kpi-query-error.ts';
+import { isKpiSignal } from './kpi-signals.ts';
 import { machineRows, rollUp } from './kpi-rows.ts';
 import { KPI_SERVICE_DEFAULTS, type KpiServiceOptions } from './options.ts';
 import { OrderKeeper } from './order-keeper.ts';
@@ -39,6 +39,8 @@ import type { BenchmarkReport, KpiQuery, KpiRow, MachineCut, MachineView, Rollup
 import { RowCache } from './row-cache.ts';
 import { rowJsonChunks } from './row-json.ts';
 import { WindowComponentsReader } from './window-components.ts';
+
+const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 
 export class KpiService {
   private readonly opts: KpiServiceOptions;
@@ -57,7 +59,7 @@ export class KpiService {
     this.calendar = new QueryCalendar(plant, this.opts.maxWindows);
     this.rows = new RowCache(this.opts.maxRowCacheBytes);
     this.cache = new ComponentCache(this.opts.maxCacheEntries, (m) => buffer.signals(m), () => this.rows.clear());
-    this.orders = new OrderKeeper(() => readOrderSamples(buffer), (m) => plant.machine(m).product, this.rows);
+    this.orders = new OrderKeeper(() => buffer.samplesOfSignals(ORDER_SIGNALS), (m) => plant.machine(m).product, this.rows);
     this.components = new WindowComponentsReader(plant, buffer, this.calendar, this.cache, this.opts);
     this.buffer.onCommit((samples) => this.onCommit(samples));
   }
@@ -144,7 +146,7 @@ export class KpiService {
   benchmarks(from: number, to: number): BenchmarkReport {
     if (!(to > from)) throw new KpiQueryError(`"to" must be after "from"`);
     const book = this.orders.book();
-    return benchmarkReport(this.plant, { from, to, ids: this.machineIds(), book, oldest: oldestSampleTs(this.buffer), kpis: (q) => this.kpis(q) });
+    return benchmarkReport(this.plant, { from, to, ids: this.machineIds(), book, oldest: this.buffer.oldestTs(), kpis: (q) => this.kpis(q) });
   }
 
   /** Every order known to the buffer (events and order_id changes). */
@@ -200,7 +202,7 @@ export class KpiService {
         this.orders.add(s);
         continue;
       }
-      if (!isCounterSignal(s.signal) && !KPI_GAUGES.has(s.signal)) continue;
+      if (!isKpiSignal(s.signal)) continue;
       if (!this.cache.has(s.machine) && !this.rows.has(s.machine)) continue;
       if (this.cache.isNewSignal(s.machine, s.signal)) {
         // a new signal: every cached window of this machine said "not measured" for it
