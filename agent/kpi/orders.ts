@@ -1,7 +1,8 @@
 /**
  * Orders (DESIGN.md §3, §4) from two sources that may both be present:
- *   - order events (`order_event` samples, value = JSON `{ orderId, event, product, quantity }`,
- *     machine = the event's machine or `_orders`): released / started / completed times;
+ *   - order events (`order_event` samples, value = JSON `{ orderId, event, product, quantity }`
+ *     decoded by agent/model/order-event.ts, machine = the event's machine or `_orders`):
+ *     released / started / completed times;
  *   - the `order_id` signal of each machine: a change ends one order on that machine and
  *     starts the next (an empty value or null: no order).
  * Events win where both say something. An order worked on by several machines (or across
@@ -9,6 +10,7 @@
  * event says so, else when the last machine working on it moved on.
  * Lead time = completed − released, else completed − started (`fromRelease` says which).
  */
+import { decodeOrderEventValue } from '../model/index.ts';
 import type { KpiSample } from './sample-order.ts';
 import { compareSamples } from './sample-order.ts';
 
@@ -58,28 +60,6 @@ interface Draft {
   eventMachines: Set<string>;
 }
 
-type EventKind = 'released' | 'started' | 'completed';
-
-function parseEvent(v: unknown): { orderId: string; event: EventKind; product?: string; quantity?: number } | null {
-  if (typeof v !== 'string') return null;
-  let d: unknown;
-  try {
-    d = JSON.parse(v);
-  } catch {
-    return null;
-  }
-  if (d === null || typeof d !== 'object') return null;
-  const o = d as Record<string, unknown>;
-  if (typeof o.orderId !== 'string' || o.orderId === '') return null;
-  if (o.event !== 'released' && o.event !== 'started' && o.event !== 'completed') return null;
-  return {
-    orderId: o.orderId,
-    event: o.event,
-    ...(typeof o.product === 'string' ? { product: o.product } : {}),
-    ...(typeof o.quantity === 'number' && Number.isFinite(o.quantity) ? { quantity: o.quantity } : {}),
-  };
-}
-
 function orderIdOf(v: unknown): string | null {
   if (typeof v === 'string') return v.trim() === '' ? null : v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
@@ -115,7 +95,7 @@ export function buildOrderBook(samples: readonly KpiSample[], productOf: (machin
   let badEvents = 0;
   events.sort(compareSamples);
   for (const s of events) {
-    const e = parseEvent(s.value);
+    const e = decodeOrderEventValue(s.value);
     if (!e) {
       badEvents++;
       continue;
