@@ -25,7 +25,7 @@
  *   buffer.rollups.baselines(machine, t) → per signal the last sample and the last good sample
  *     with ts < t (t aligned to an hour; reads hour rollups, O(signals)).
  *   buffer.hourRollups(machines, signals, from, to) → the KPI columns (delta, ms per state, ∫)
- *     of closed hour rows: machine → signal → hour start → row (agent/kpi-query).
+ *     of hour rows, per series in typed arrays (agent/buffer/kpi-reads.ts, for agent/kpi-query).
  *
  * Buckets are epoch-aligned (UTC) minutes and hours, `start` in epoch ms. A window that does
  * not fall on hour boundaries in UTC (a shift starting at :30, a zone with a :30/:45 offset)
@@ -107,15 +107,13 @@ export interface RollupRow {
   lastGoodValue: SampleValue;
 }
 
-/** What the KPIs read from one full hour of one series (agent/kpi-query/hours-from-rollups.ts). */
-export interface HourRollup {
-  delta: number;
+/** One hour of an open hold (RollupStore.openHoldHours): ms per state slot, or ∫ value dt. */
+export interface OpenHoldHour {
+  bucket: number;
+  /** running, idle, down, planned_stop (MACHINE_STATES order) */
+  stateMs: [number, number, number, number];
   integral: number;
-  stateMs: Record<MachineState, number>;
 }
-
-/** machine → signal → hour start → row */
-export type HourRollupIndex = Map<string, Map<string, Map<number, HourRollup>>>;
 
 export interface Baseline {
   signal: string;
@@ -517,7 +515,6 @@ export class RollupStore {
         setMeta: Database.Statement<[string]>;
         newestHour: Database.Statement<[number]>;
         lastGoodHour: Database.Statement<[number]>;
-        hourKpi: Database.Statement<[number, number, number]>;
       }
     | undefined;
 
@@ -544,7 +541,6 @@ export class RollupStore {
       // (series, bucket) is the key of the WITHOUT ROWID table: both are one seek from the end
       newestHour: this.db.prepare('SELECT last_ts, last_value, last_quality, last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
       lastGoodHour: this.db.prepare('SELECT last_good_ts, last_good_value FROM rollup_hour WHERE series = ? AND last_good_ts IS NOT NULL ORDER BY bucket DESC LIMIT 1'),
-      hourKpi: this.db.prepare('SELECT bucket, delta, running_ms, idle_ms, down_ms, planned_stop_ms, integral FROM rollup_hour WHERE series = ? AND bucket >= ? AND bucket < ?'),
     };
     return this.stmtCache;
   }
@@ -699,22 +695,14 @@ export class RollupStore {
       const byBucket = new Map<number, Acc>();
       for (const r of q.all(s.id, from, to) as DbRollupRow[]) byBucket.set(r.bucket, fromDb(r));
       // the newest sample's hold is open: count it up to maxHold, as the KPI engine does
-      const st = this.state(s.id);
-      if (st.hasLast && (st.holdSlot >= 0 || !Number.isNaN(st.holdValue))) {
-        const tail = new Accumulator(from, to);
-        const saved = st.acc;
-        st.acc = undefined;
-        tail.span(st, st.lastTs, st.lastTs + st.maxHold, st.holdSlot, st.holdValue);
-        st.acc = saved;
-        for (const a of tail.minutes.values()) {
-          const b = Math.floor(a.bucket / size) * size;
-          let into = byBucket.get(b);
-          if (into === undefined) {
-            into = newAcc(s.id, b);
-            byBucket.set(b, into);
-          }
-          mergeTail(into, a);
+      for (const a of this.openHold(s.id, from, to)) {
+        const b = Math.floor(a.bucket / size) * size;
+        let into = byBucket.get(b);
+        if (into === undefined) {
+          into = newAcc(s.id, b);
+          byBucket.set(b, into);
         }
+        mergeTail(into, a);
       }
       for (const b of [...byBucket.keys()].sort((x, y) => x - y)) out.push(toRow(s.machine, s.signal, byBucket.get(b) as Acc, size));
     }
@@ -749,25 +737,34 @@ export class RollupStore {
   }
 
   /**
-   * The hour rows of the series of `machines` whose signal is in `signals`, start in
-   * [from, to): closed hours only (no open holds, which full past hours do not need), one
-   * key range per series and only the columns the KPIs read.
+   * The open hold of series `sid`'s newest sample (a state or a gauge value held until the next
+   * sample, up to maxHold), per hour in [from, to): what the tables do not hold yet, added as
+   * the KPI engine would count it. Empty when the newest sample holds nothing.
    */
-  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourRollupIndex {
-    this.flush(); // contributions still in memory go to the table first
-    const wanted = new Set(machines);
-    const out: HourRollupIndex = new Map();
-    for (const s of this.allSeries()) {
-      if (!wanted.has(s.machine) || !signals.has(s.signal)) continue;
-      let m = out.get(s.machine);
-      if (!m) out.set(s.machine, (m = new Map()));
-      const buckets = new Map<number, HourRollup>();
-      for (const r of this.stmt.hourKpi.all(s.id, from, to) as { bucket: number; delta: number; running_ms: number; idle_ms: number; down_ms: number; planned_stop_ms: number; integral: number }[]) {
-        buckets.set(r.bucket, { delta: r.delta, integral: r.integral, stateMs: { running: r.running_ms, idle: r.idle_ms, down: r.down_ms, planned_stop: r.planned_stop_ms } });
+  openHoldHours(sid: number, from: number, to: number): OpenHoldHour[] {
+    const hours = new Map<number, Acc>();
+    for (const a of this.openHold(sid, from, to)) {
+      const b = Math.floor(a.bucket / HOUR_MS) * HOUR_MS;
+      let into = hours.get(b);
+      if (into === undefined) {
+        into = newAcc(sid, b);
+        hours.set(b, into);
       }
-      m.set(s.signal, buckets);
+      mergeTail(into, a);
     }
-    return out;
+    return [...hours.values()].sort((x, y) => x.bucket - y.bucket).map((a) => ({ bucket: a.bucket, stateMs: [a.st0, a.st1, a.st2, a.st3], integral: a.integral }));
+  }
+
+  /** The minutes of the open hold of a series' newest sample, clipped to [from, to). */
+  private openHold(sid: number, from: number, to: number): Iterable<Acc> {
+    const st = this.state(sid);
+    if (!st.hasLast || (st.holdSlot < 0 && Number.isNaN(st.holdValue))) return [];
+    const tail = new Accumulator(from, to);
+    const saved = st.acc;
+    st.acc = undefined;
+    tail.span(st, st.lastTs, st.lastTs + st.maxHold, st.holdSlot, st.holdValue);
+    st.acc = saved;
+    return tail.minutes.values();
   }
 
   /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.ts';
 import { AgentError } from '../errors.ts';
 import { migrate } from './migrations.ts';
-import { RollupStore, ROLLUP_SERIES_DEFAULTS, type HourRollupIndex, type RollupSeriesConfig } from './rollups.ts';
+import { RollupStore, ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
+import { KpiReads, type HourSeries, type LocatedSample } from './kpi-reads.ts';
 
 export interface BufferOptions {
   /** folder holding buffer.db (created when missing) */
@@ -174,6 +175,7 @@ export class SqliteBuffer {
   private rollupsStale = false;
   /** rollup maintenance failures (the tables are replayed from raw rows on the next commit) */
   rollupErrors = 0;
+  private kpiReadsCache: KpiReads | undefined;
 
   constructor(options: Partial<BufferOptions> & { dataDir: string }) {
     this.opts = { ...BUFFER_DEFAULTS, ...options };
@@ -528,33 +530,47 @@ export class SqliteBuffer {
     return rows.map((r) => [from + r.b * step, r.value]);
   }
 
-  /** Hour rollup rows for KPIs (RollupStore.hourRollups): machine → signal → hour start → row. */
-  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourRollupIndex {
-    return this.rollups.hourRollups(machines, signals, from, to);
+  /**
+   * Hour rows of the series of `machines` whose signal is in `signals`, start in [from, to),
+   * the KPI columns in typed arrays (agent/buffer/kpi-reads.ts). A writer's rows include the
+   * open holds of its newest samples: every past hour is complete (hourRollupsCompleteUntil).
+   */
+  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourSeries[] {
+    this.rollups.flush(); // contributions still in memory go to the table first
+    return this.kpiReads.hourSeries(machines, signals, from, to, !this.opts.readonly);
   }
 
   /**
-   * Hours of `machine` ending at or before this time are complete in the hour rollup tables.
-   * Counters are complete up to what the tables cover; a held value (state, power) after a
-   * series' newest sample is an open hold, not in the tables yet. A read-only reader beside a
-   * running agent sees only what the agent has flushed: its holds end at the newest sample the
-   * tables hold, not at the newest raw row it can see.
+   * Hours of `machine` ending at or before this time are complete in hourRollups: all of them
+   * for a writer (it flushes first and adds open holds). A read-only reader beside a running
+   * agent sees only what the agent has flushed: counters up to the oldest unflushed sample, and
+   * a held value (state, power) only up to the newest sample the tables hold.
    */
   hourRollupsCompleteUntil(machine: string): number {
-    let t = this.rollups.coveredUntil(this.opts.readonly);
+    if (!this.opts.readonly) return Infinity;
+    let t = this.rollups.coveredUntil(true);
     for (const l of this.latest(machine)) {
       if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
-      t = Math.min(t, this.opts.readonly ? (this.rollups.tablesNewestTs(machine, l.signal) ?? -Infinity) : l.ts);
+      t = Math.min(t, this.rollups.tablesNewestTs(machine, l.signal) ?? -Infinity);
     }
     return t;
   }
 
   /**
    * Every sample of the given signals, any machine, in no particular order (order events and
-   * order_id changes: rare, and an order's release may be weeks before its completion).
+   * order_id changes: rare, and an order's release may be weeks before its completion), and the
+   * id up to which they are all there (later ones reach listeners through onCommit). A writer
+   * finds them through its rollup tables (kpi-reads.ts), with their ids only where samples of an
+   * `ordered` signal share a time (their order is by id); a reader, whose tables may lag, scans.
    */
-  samplesOfSignals(signals: readonly string[]): StoredSample[] {
-    if (signals.length === 0) return [];
+  samplesOfSignals(signals: readonly string[], ordered: readonly string[] = signals): { samples: LocatedSample[]; upTo: number } {
+    if (signals.length === 0) return { samples: [], upTo: this.lastId };
+    if (!this.opts.readonly && !this.rollupsStale) {
+      this.rollups.flush();
+      const oldest = this.oldestTs();
+      const located = oldest === null ? [] : this.kpiReads.samplesOfSignals(signals, new Set(ordered), oldest, this.newestTs() ?? oldest);
+      if (located) return { samples: located, upTo: this.lastId };
+    }
     // no ORDER BY: a sequential scan of the table beats walking the ts index
     const rows = this.db
       .prepare(
@@ -562,7 +578,12 @@ export class SqliteBuffer {
          WHERE s.series IN (SELECT id FROM series WHERE signal IN (${signals.map(() => '?').join(', ')}))`,
       )
       .all(...signals) as (Row & SeriesRow)[];
-    return rows.map((r) => this.toSample(r, r));
+    return { samples: rows.map((r) => this.toSample(r, r)), upTo: this.lastId };
+  }
+
+  /** The newest sample's time, or null when empty. */
+  newestTs(): number | null {
+    return (this.db.prepare('SELECT MAX(ts) AS ts FROM samples').get() as { ts: number | null }).ts;
   }
 
   /** The oldest sample's time, or null when empty. */
@@ -599,6 +620,12 @@ export class SqliteBuffer {
       }
       this.db.close();
     }
+  }
+
+  /** prepared on first use (agent/kpi-query's reads) */
+  private get kpiReads(): KpiReads {
+    this.kpiReadsCache ??= new KpiReads(this.db, this.rollups);
+    return this.kpiReadsCache;
   }
 
   private get stmtReadAfter(): Database.Statement<[number, number]> {

@@ -5,6 +5,7 @@
  * change (its machine, from its hour on), so late data recomputes exactly its windows.
  */
 import type { Cut, EnergySource, KpiComponents } from '../kpi/index.ts';
+import type { HourBlock } from './machine-hours.ts';
 
 export interface CacheEntry {
   end: number;
@@ -15,6 +16,8 @@ export interface CacheEntry {
 export class ComponentCache {
   /** machine → hour start → components of that full past hour */
   private readonly hourEntries = new Map<string, Map<number, CacheEntry>>();
+  /** machine → full past hours read from the rollups, kept as their rows (machine-hours.ts) */
+  private readonly hourBlocks = new Map<string, HourBlock[]>();
   /** machine → "start|end" → components of a whole past window made of cached hours */
   private readonly windowEntries = new Map<string, Map<string, CacheEntry>>();
   /**
@@ -37,8 +40,18 @@ export class ComponentCache {
     return this.entries;
   }
 
-  hours(machine: string): ReadonlyMap<number, CacheEntry> | undefined {
-    return this.hourEntries.get(machine);
+  /** The kept components of the full past hour of `machine` starting at `start`. */
+  hour(machine: string, start: number): CacheEntry | undefined {
+    const hit = this.hourEntries.get(machine)?.get(start);
+    if (hit) return hit;
+    const blocks = this.hourBlocks.get(machine);
+    if (!blocks) return undefined;
+    // the newest block first: a later read of the same hour is the current one
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const e = (blocks[i] as HourBlock).entry(start);
+      if (e) return e;
+    }
+    return undefined;
   }
 
   windows(machine: string): ReadonlyMap<string, CacheEntry> | undefined {
@@ -46,7 +59,7 @@ export class ComponentCache {
   }
 
   has(machine: string): boolean {
-    return this.hourEntries.has(machine) || this.windowEntries.has(machine);
+    return this.hourEntries.has(machine) || this.hourBlocks.has(machine) || this.windowEntries.has(machine);
   }
 
   /** true when the machine's entries were computed before it had this signal */
@@ -61,6 +74,16 @@ export class ComponentCache {
     m.set(start, entry);
   }
 
+  /** Keeps a machine's hours read from the rollups (each counts as an entry). */
+  storeBlock(machine: string, block: HourBlock): void {
+    if (this.entries + block.size > this.maxEntries) this.startOver();
+    this.rememberSignals(machine);
+    const list = this.hourBlocks.get(machine);
+    if (list) list.push(block);
+    else this.hourBlocks.set(machine, [block]);
+    this.entries += block.size;
+  }
+
   storeWindow(machine: string, cut: Cut, entry: CacheEntry): void {
     const m = this.slot(this.windowEntries, machine);
     const k = `${cut.start}|${cut.end}`;
@@ -71,7 +94,9 @@ export class ComponentCache {
   /** Drops every entry of a machine. */
   dropMachine(machine: string): void {
     this.entries -= (this.hourEntries.get(machine)?.size ?? 0) + (this.windowEntries.get(machine)?.size ?? 0);
+    for (const b of this.hourBlocks.get(machine) ?? []) this.entries -= b.size;
     this.hourEntries.delete(machine);
+    this.hourBlocks.delete(machine);
     this.windowEntries.delete(machine);
     this.cachedSignals.delete(machine);
   }
@@ -79,22 +104,35 @@ export class ComponentCache {
   /** Drops a machine's entries that end after `ts` (a sample at `ts` may change them). */
   dropEndingAfter(machine: string, ts: number): void {
     this.entries -= dropEndingAfter(this.hourEntries.get(machine), ts) + dropEndingAfter(this.windowEntries.get(machine), ts);
+    const blocks = this.hourBlocks.get(machine);
+    if (!blocks) return;
+    for (const b of blocks) this.entries -= b.dropEndingAfter(ts);
+    const kept = blocks.filter((b) => b.size > 0);
+    if (kept.length === 0) this.hourBlocks.delete(machine);
+    else this.hourBlocks.set(machine, kept);
   }
 
   clear(): void {
     this.hourEntries.clear();
+    this.hourBlocks.clear();
     this.windowEntries.clear();
     this.cachedSignals.clear();
     this.entries = 0;
   }
 
+  private rememberSignals(machine: string): void {
+    if (!this.cachedSignals.has(machine)) this.cachedSignals.set(machine, new Set(this.signalsOf(machine)));
+  }
+
+  private startOver(): void {
+    this.clear();
+    this.onClear();
+  }
+
   /** The machine's map in `all`, made room for: past maxEntries everything starts over. */
   private slot<K>(all: Map<string, Map<K, CacheEntry>>, machine: string): Map<K, CacheEntry> {
-    if (this.entries >= this.maxEntries) {
-      this.clear();
-      this.onClear();
-    }
-    if (!this.cachedSignals.has(machine)) this.cachedSignals.set(machine, new Set(this.signalsOf(machine)));
+    if (this.entries >= this.maxEntries) this.startOver();
+    this.rememberSignals(machine);
     let m = all.get(machine);
     if (!m) {
       m = new Map();

@@ -40,6 +40,7 @@ import { RowCache } from './row-cache.ts';
 import { rowJsonChunks } from './row-json.ts';
 import { WindowComponentsReader } from './window-components.ts';
 
+// order_id changes are compared per machine, order events across machines (the order book's rule)
 const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 
 export class KpiService {
@@ -59,7 +60,7 @@ export class KpiService {
     this.calendar = new QueryCalendar(plant, this.opts.maxWindows);
     this.rows = new RowCache(this.opts.maxRowCacheBytes);
     this.cache = new ComponentCache(this.opts.maxCacheEntries, (m) => buffer.signals(m), () => this.rows.clear());
-    this.orders = new OrderKeeper(() => buffer.samplesOfSignals(ORDER_SIGNALS), (m) => plant.machine(m).product, this.rows);
+    this.orders = new OrderKeeper(() => buffer.samplesOfSignals(ORDER_SIGNALS, [ORDER_EVENT_SIGNAL]), (m) => plant.machine(m).product, this.rows);
     this.components = new WindowComponentsReader(plant, buffer, this.calendar, this.cache, this.opts);
     this.buffer.onCommit((samples) => this.onCommit(samples));
   }

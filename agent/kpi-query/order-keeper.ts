@@ -4,7 +4,7 @@
  * from the whole buffer and kept current from the commits; the book is rebuilt when they
  * change, and the kept rows whose lead times the new book changes are dropped.
  */
-import { buildOrderBook, leadTimeComponents, type KpiComponents, type OrderBook, type OrderRecord } from '../kpi/index.ts';
+import { buildOrderBook, leadTimeComponents, type KpiComponents, type KpiSample, type OrderBook, type OrderRecord } from '../kpi/index.ts';
 import type { StoredSample } from '../model/index.ts';
 
 /** The kept rows an order change reaches (agent/kpi-query/row-cache.ts). */
@@ -19,16 +19,24 @@ interface OrderIndex {
   byMachine: Map<string, OrderRecord[]>;
 }
 
+/** Order samples as the buffer finds them, and the id up to which they are all there. */
+export interface OrderSamples {
+  /** handed over: the keeper adds to it */
+  samples: KpiSample[];
+  upTo: number;
+}
+
 export class OrderKeeper {
-  /** order_event and order_id samples by id; loaded on first use, then kept by `add` */
-  private samples: Map<number, StoredSample> | undefined;
+  /** order_event and order_id samples: those read on first use, then those committed since */
+  private samples: KpiSample[] | undefined;
+  private upTo = 0;
   private readonly pending: StoredSample[] = [];
   private current: OrderBook | undefined;
   /** kept after the book is dropped: a new book is compared with it to drop the rows it changes */
   private index: OrderIndex | undefined;
 
   constructor(
-    private readonly readSamples: () => StoredSample[],
+    private readonly readSamples: () => OrderSamples,
     private readonly productOf: (machine: string) => string | null,
     private readonly rows: OrderRowsPort,
   ) {}
@@ -41,16 +49,18 @@ export class OrderKeeper {
 
   book(): OrderBook {
     if (!this.samples) {
-      this.samples = new Map();
-      for (const s of this.readSamples()) this.samples.set(s.id, s);
+      const read = this.readSamples();
+      this.samples = read.samples;
+      this.upTo = read.upTo;
     }
     if (this.pending.length > 0) {
-      for (const s of this.pending) this.samples.set(s.id, s);
+      // a sample committed before the first read is in it already
+      for (const s of this.pending) if (s.id > this.upTo) this.samples.push(s);
       this.pending.length = 0;
       this.current = undefined;
     }
     if (!this.current) {
-      const book = buildOrderBook([...this.samples.values()], this.productOf);
+      const book = buildOrderBook(this.samples, this.productOf);
       const index: OrderIndex = { book, byMachine: new Map() };
       for (const o of book.orders) {
         const list = index.byMachine.get(o.machine) ?? [];

@@ -12,7 +12,6 @@ import {
   withCostAndCarbon,
   ZERO_COMPONENTS,
   type EnergySource,
-  type FineWindows,
   type Interval,
   type KpiComponents,
   type PriceSegment,
@@ -37,6 +36,13 @@ interface Span {
   tariffed: boolean;
   factor: number | null;
   now: number;
+}
+
+/** Fine windows of a list of windows (shared by the machines that share the list, read only). */
+interface SplitPlan {
+  fines: readonly Fine[];
+  /** 1: every fine window of the window is a full past hour (the sum may be kept) */
+  allHours: Uint8Array;
 }
 
 /** One machine's windows being summed. */
@@ -68,17 +74,17 @@ export class WindowComponentsReader {
     const span = this.span(cutsByMachine);
     if (!span) return out;
     const sums = new Map<string, MachineSums>();
-    const missing = new Map<string, Fine[]>();
+    const missing = new Map<string, readonly Fine[]>();
     // machines share their cuts unless grouped by order: split each distinct list once
-    const splits = new Map<MachineCut[], FineWindows>();
+    const splits = new Map<MachineCut[], SplitPlan>();
     for (const id of ids) {
       const cuts = cutsByMachine.get(id) ?? [];
       let split = splits.get(cuts);
       if (!split) {
-        split = splitWindows(cuts.map((c): Interval => [c.start, c.end]), span.bounds);
+        split = this.plan(cuts, span);
         splits.set(cuts, split);
       }
-      const { machine, todo } = this.fromCache(id, cuts, split, span);
+      const { machine, todo } = this.fromCache(id, cuts, split);
       sums.set(id, machine);
       if (todo.length > 0) missing.set(id, todo);
     }
@@ -90,7 +96,10 @@ export class WindowComponentsReader {
     };
     if (this.opts.cache && this.opts.rollups && missing.size > 0) {
       const input = { missing, planned: span.planned, segments: span.tariffed ? span.segments : null, factor: span.factor };
-      this.hoursFromRollupTables += hoursFromRollups(this.plant, this.buffer, input, add);
+      for (const [id, block] of hoursFromRollups(this.plant, this.buffer, input, (id) => sums.get(id) as MachineSums)) {
+        this.cache.storeBlock(id, block);
+        this.hoursFromRollupTables += block.size;
+      }
     }
     this.fromRawRows(missing, span, add);
     if (this.opts.cache) for (const [id, s] of sums) this.keepWholeWindows(id, s);
@@ -129,17 +138,32 @@ export class WindowComponentsReader {
     };
   }
 
+  /** A list of windows split into fine windows, once for every machine that shares it. */
+  private plan(cuts: readonly MachineCut[], span: Span): SplitPlan {
+    const split = splitWindows(cuts.map((c): Interval => [c.start, c.end]), span.bounds);
+    const allHours = new Uint8Array(cuts.length).fill(1);
+    const fines = split.fine.map((w, k): Fine => {
+      const parent = split.parent[k] as number;
+      // a full past hour: fine windows are split at every hour, so both ends on one is one hour
+      const full = this.opts.cache && w[1] <= span.now && span.hourStarts.has(w[0]) && span.hourStarts.has(w[1]);
+      if (!full) allHours[parent] = 0;
+      return { start: w[0], end: w[1], parent, cacheable: full };
+    });
+    return { fines, allHours };
+  }
+
   /** A machine's windows from the cache: whole windows, then cached hours; the rest to compute. */
-  private fromCache(id: string, cuts: MachineCut[], split: FineWindows, span: Span): { machine: MachineSums; todo: Fine[] } {
-    const cached = this.cache.hours(id);
+  private fromCache(id: string, cuts: MachineCut[], plan: SplitPlan): { machine: MachineSums; todo: readonly Fine[] } {
     const cachedWindows = this.cache.windows(id);
     const s: MachineSums = {
       cuts,
       acc: new Array<KpiComponents | undefined>(cuts.length),
       src: new Array<EnergySource>(cuts.length).fill('none'),
       whole: new Uint8Array(cuts.length),
-      allHours: new Uint8Array(cuts.length).fill(1),
+      allHours: plan.allHours,
     };
+    // nothing kept for this machine (a cold start): every fine window is to compute
+    if (!this.cache.has(id)) return { machine: s, todo: plan.fines };
     if (cachedWindows) {
       cuts.forEach((c, i) => {
         const hit = cachedWindows.get(`${c.start}|${c.end}`);
@@ -150,25 +174,19 @@ export class WindowComponentsReader {
       });
     }
     const todo: Fine[] = [];
-    split.fine.forEach((w, k) => {
-      const parent = split.parent[k] as number;
-      if (s.whole[parent] === 1) return;
-      // a full past hour: fine windows are split at every hour, so both ends on one is one hour
-      const full = this.opts.cache && w[1] <= span.now && span.hourStarts.has(w[0]) && span.hourStarts.has(w[1]);
-      const hit = full ? cached?.get(w[0]) : undefined;
-      if (hit && hit.end === w[1]) {
-        accumulate(s.acc, parent, hit.components);
-        if (hit.source !== 'none') s.src[parent] = hit.source;
-      } else {
-        todo.push({ start: w[0], end: w[1], parent, cacheable: full });
-      }
-      if (!full) s.allHours[parent] = 0;
-    });
+    for (const f of plan.fines) {
+      if (s.whole[f.parent] === 1) continue;
+      const hit = f.cacheable ? this.cache.hour(id, f.start) : undefined;
+      if (hit && hit.end === f.end) {
+        accumulate(s.acc, f.parent, hit.components);
+        if (hit.source !== 'none') s.src[f.parent] = hit.source;
+      } else todo.push(f);
+    }
     return { machine: s, todo };
   }
 
   /** The missing fine windows from raw rows, chunk by chunk. */
-  private fromRawRows(missing: ReadonlyMap<string, Fine[]>, span: Span, add: (id: string, f: Fine, c: KpiComponents, source: EnergySource) => void): void {
+  private fromRawRows(missing: ReadonlyMap<string, readonly Fine[]>, span: Span, add: (id: string, f: Fine, c: KpiComponents, source: EnergySource) => void): void {
     for (const chunk of readChunks(missing, this.opts.chunkMs)) {
       const machines = [...chunk.windows.keys()];
       const data = this.buffer.window(machines, chunk.start, chunk.end);
