@@ -65,6 +65,14 @@ export class KpiService {
     this.buffer.onCommit((samples) => this.onCommit(samples));
   }
 
+  /**
+   * Reads what every query needs (the order book) ahead of the first one: an agent calls it at
+   * start. Later commits keep it current.
+   */
+  prepare(): void {
+    this.orders.book();
+  }
+
   /** Configured machines first, in config order, then machines only seen in data. */
   machineIds(): string[] {
     const seen = this.buffer.machines().filter((m) => !m.startsWith('_') && !this.plant.isConfigured(m));

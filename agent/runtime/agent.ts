@@ -140,6 +140,8 @@ export class Agent {
       this.drivers.push(driver);
       await driver.start(this.contextFor(src.id, normalise));
     }
+    // every KPI query needs the order book: read it now, not on the first request after a restart
+    this.kpis.prepare();
     this.log.debug({}, 'starting HTTP');
     this.http = await startHttp({ agent: this, plant, log: this.log });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
