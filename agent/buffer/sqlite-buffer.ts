@@ -547,6 +547,7 @@ export class SqliteBuffer {
    * a held value (state, power) only up to the newest sample the tables hold.
    */
   hourRollupsCompleteUntil(machine: string): number {
+    if (this.rollupsStale) return -Infinity; // a maintenance failure: the next commit replays them
     if (!this.opts.readonly) return Infinity;
     let t = this.rollups.coveredUntil(true);
     for (const l of this.latest(machine)) {

@@ -1,8 +1,10 @@
 /**
  * The components of full past hours of each machine, and of whole past windows (a day, a
  * shift) summed from them, kept in memory: a month by day is one lookup per row, and a day
- * not asked before is a sum of cached hours. A committed sample drops the entries it can
- * change (its machine, from its hour on), so late data recomputes exactly its windows.
+ * not asked before is a sum of cached hours. Hours computed from raw rows are kept as their
+ * components; hours read from the rollups as blocks of those rows (machine-hours.ts), their
+ * components built when asked. A committed sample drops the entries it can change (its
+ * machine, from its hour on), so late data recomputes exactly its windows.
  */
 import type { Cut, EnergySource, KpiComponents } from '../kpi/index.ts';
 import type { HourBlock } from './machine-hours.ts';

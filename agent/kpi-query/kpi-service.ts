@@ -6,12 +6,12 @@
  * How a query runs:
  *   1. the user's windows are split at the site's hour boundaries and the tariff's price
  *      changes (fine windows, query-calendar.ts); a full past hour of a machine is kept in an
- *      in-memory cache of its additive components (component-cache.ts), so a day or a month
- *      is a sum of cached hours;
- *   2. full past hours not in the cache come from the buffer's hour rollups
- *      (hours-from-rollups.ts); the rest is computed from raw samples, read in chunks of at
- *      most a day (window-components.ts); a whole past window made of cached hours (a day, a
- *      shift) is kept too, so a month by day is one lookup per row;
+ *      in-memory cache (component-cache.ts), so a day or a month is a sum of cached hours;
+ *   2. full past hours not in the cache come from the buffer's hour rollups, a month of all
+ *      machines in one read of typed columns, and stay as those rows (hours-from-rollups.ts,
+ *      machine-hours.ts); the rest is computed from raw samples, read in chunks of at most a
+ *      day (window-components.ts); a whole past window made of full hours (a day, a shift) is
+ *      kept too, so a month by day is one lookup per row;
  *   3. fine components are summed into the user's windows, lead times of the orders completed
  *      in each window are added (order-keeper.ts), and every ratio is computed from the sums
  *      (kpi-rows.ts);
@@ -40,7 +40,8 @@ import { RowCache } from './row-cache.ts';
 import { rowJsonChunks } from './row-json.ts';
 import { WindowComponentsReader } from './window-components.ts';
 
-// order_id changes are compared per machine, order events across machines (the order book's rule)
+// order_id changes are ordered per machine, order events across machines (agent/kpi/orders.ts):
+// only events at equal times need their ids
 const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 
 export class KpiService {
