@@ -3,3 +3,4 @@ export * from './batch-writer.ts';
 export { SCHEMA_VERSION } from './migrations.ts';
 export * from './rollups.ts';
 export * from './retention.ts';
+export type { HourSeries, LocatedSample } from './kpi-reads.ts';

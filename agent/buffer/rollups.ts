@@ -24,6 +24,8 @@
  *     (as the KPI engine counts it), and shortened when the next sample arrives.
  *   buffer.rollups.baselines(machine, t) → per signal the last sample and the last good sample
  *     with ts < t (t aligned to an hour; reads hour rollups, O(signals)).
+ *   buffer.hourRollups(machines, signals, from, to) → the KPI columns (delta, ms per state, ∫)
+ *     of hour rows, per series in typed arrays (agent/buffer/kpi-reads.ts, for agent/kpi-query).
  *
  * Buckets are epoch-aligned (UTC) minutes and hours, `start` in epoch ms. A window that does
  * not fall on hour boundaries in UTC (a shift starting at :30, a zone with a :30/:45 offset)
@@ -41,6 +43,7 @@
  * the samples above it are replayed by recomputing their ranges, so rollups never miss or
  * double-count a committed sample. Reads flush first.
  */
+import { QUALITY_CODE, QUALITY_NAME } from './quality-codes.ts';
 import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { setById } from './by-id.ts';
 import type Database from 'better-sqlite3';
@@ -103,6 +106,14 @@ export interface RollupRow {
   lastQuality: Quality | null;
   lastGoodTs: number | null;
   lastGoodValue: SampleValue;
+}
+
+/** One hour of an open hold (RollupStore.openHoldHours): ms per state slot, or ∫ value dt. */
+export interface OpenHoldHour {
+  bucket: number;
+  /** running, idle, down, planned_stop (MACHINE_STATES order) */
+  stateMs: [number, number, number, number];
+  integral: number;
 }
 
 export interface Baseline {
@@ -205,7 +216,6 @@ interface DbRollupRow {
   last_good_value: DbValue;
 }
 
-const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
 /** the decoder of series that are not `state` (never consulted: their holds are values) */
 const NO_STATES: StateDecoder = makeStateDecoder(undefined);
 const REPLAY_CHUNK = 20_000;
@@ -685,22 +695,14 @@ export class RollupStore {
       const byBucket = new Map<number, Acc>();
       for (const r of q.all(s.id, from, to) as DbRollupRow[]) byBucket.set(r.bucket, fromDb(r));
       // the newest sample's hold is open: count it up to maxHold, as the KPI engine does
-      const st = this.state(s.id);
-      if (st.hasLast && (st.holdSlot >= 0 || !Number.isNaN(st.holdValue))) {
-        const tail = new Accumulator(from, to);
-        const saved = st.acc;
-        st.acc = undefined;
-        tail.span(st, st.lastTs, st.lastTs + st.maxHold, st.holdSlot, st.holdValue);
-        st.acc = saved;
-        for (const a of tail.minutes.values()) {
-          const b = Math.floor(a.bucket / size) * size;
-          let into = byBucket.get(b);
-          if (into === undefined) {
-            into = newAcc(s.id, b);
-            byBucket.set(b, into);
-          }
-          mergeTail(into, a);
+      for (const a of this.openHold(s.id, from, to)) {
+        const b = Math.floor(a.bucket / size) * size;
+        let into = byBucket.get(b);
+        if (into === undefined) {
+          into = newAcc(s.id, b);
+          byBucket.set(b, into);
         }
+        mergeTail(into, a);
       }
       for (const b of [...byBucket.keys()].sort((x, y) => x - y)) out.push(toRow(s.machine, s.signal, byBucket.get(b) as Acc, size));
     }
@@ -732,6 +734,37 @@ export class RollupStore {
     if (sid === undefined) return null;
     const row = this.stmt.newestHour.get(sid) as { last_ts: number } | undefined;
     return row?.last_ts ?? null;
+  }
+
+  /**
+   * The open hold of series `sid`'s newest sample (a state or a gauge value held until the next
+   * sample, up to maxHold), per hour in [from, to): what the tables do not hold yet, added as
+   * the KPI engine would count it. Empty when the newest sample holds nothing.
+   */
+  openHoldHours(sid: number, from: number, to: number): OpenHoldHour[] {
+    const hours = new Map<number, Acc>();
+    for (const a of this.openHold(sid, from, to)) {
+      const b = Math.floor(a.bucket / HOUR_MS) * HOUR_MS;
+      let into = hours.get(b);
+      if (into === undefined) {
+        into = newAcc(sid, b);
+        hours.set(b, into);
+      }
+      mergeTail(into, a);
+    }
+    return [...hours.values()].sort((x, y) => x.bucket - y.bucket).map((a) => ({ bucket: a.bucket, stateMs: [a.st0, a.st1, a.st2, a.st3], integral: a.integral }));
+  }
+
+  /** The minutes of the open hold of a series' newest sample, clipped to [from, to). */
+  private openHold(sid: number, from: number, to: number): Iterable<Acc> {
+    const st = this.state(sid);
+    if (!st.hasLast || (st.holdSlot < 0 && Number.isNaN(st.holdValue))) return [];
+    const tail = new Accumulator(from, to);
+    const saved = st.acc;
+    st.acc = undefined;
+    tail.span(st, st.lastTs, st.lastTs + st.maxHold, st.holdSlot, st.holdValue);
+    st.acc = saved;
+    return tail.minutes.values();
   }
 
   /** Per signal of `machine`: the last sample and the last good sample with ts < t (t hour-aligned). */
@@ -912,7 +945,6 @@ export class RollupStore {
   }
 }
 
-const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
 
 /** Adds only the hold part of a tail accumulator (it holds no samples). */
 function mergeTail(into: Acc, a: Acc): void {

@@ -4,6 +4,7 @@
  * microseconds and survives a killed process (a power loss may lose the last commits;
  * FULL closes that window at the cost of an fsync per commit).
  */
+import { QUALITY_CODE, QUALITY_NAME } from './quality-codes.ts';
 import { setById } from './by-id.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.
 import { AgentError } from '../errors.ts';
 import { migrate } from './migrations.ts';
 import { RollupStore, ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
+import { KpiReads, type HourSeries, type LocatedSample } from './kpi-reads.ts';
 
 export interface BufferOptions {
   /** folder holding buffer.db (created when missing) */
@@ -43,10 +45,8 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   maxPageCount: undefined,
 };
 
-const QUALITY_CODE: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
 /** rows per multi-row INSERT (250 parameters, far below SQLite's limit of 32,766) */
 const ROWS_PER_INSERT = 50;
-const QUALITY_NAME: readonly Quality[] = ['good', 'uncertain', 'bad'];
 const QUALITY_JSON: readonly string[] = QUALITY_NAME.map((q) => JSON.stringify(q));
 
 export interface LatestValue {
@@ -175,6 +175,7 @@ export class SqliteBuffer {
   private rollupsStale = false;
   /** rollup maintenance failures (the tables are replayed from raw rows on the next commit) */
   rollupErrors = 0;
+  private kpiReadsCache: KpiReads | undefined;
 
   constructor(options: Partial<BufferOptions> & { dataDir: string }) {
     this.opts = { ...BUFFER_DEFAULTS, ...options };
@@ -524,6 +525,68 @@ export class SqliteBuffer {
     return rows.map((r) => [from + r.b * step, r.value]);
   }
 
+  /**
+   * Hour rows of the series of `machines` whose signal is in `signals`, start in [from, to),
+   * the KPI columns in typed arrays (agent/buffer/kpi-reads.ts). A writer's rows include the
+   * open holds of its newest samples: every past hour is complete (hourRollupsCompleteUntil).
+   */
+  hourRollups(machines: readonly string[], signals: ReadonlySet<string>, from: number, to: number): HourSeries[] {
+    this.rollups.flush(); // contributions still in memory go to the table first
+    return this.kpiReads.hourSeries(machines, signals, from, to, !this.opts.readonly);
+  }
+
+  /**
+   * Hours of `machine` ending at or before this time are complete in hourRollups: all of them
+   * for a writer (it flushes first and adds open holds). A read-only reader beside a running
+   * agent sees only what the agent has flushed: counters up to the oldest unflushed sample, and
+   * a held value (state, power) only up to the newest sample the tables hold.
+   */
+  hourRollupsCompleteUntil(machine: string): number {
+    if (this.rollupsStale) return -Infinity; // a maintenance failure: the next commit replays them
+    if (!this.opts.readonly) return Infinity;
+    let t = this.rollups.coveredUntil(true);
+    for (const l of this.latest(machine)) {
+      if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
+      t = Math.min(t, this.rollups.tablesNewestTs(machine, l.signal) ?? -Infinity);
+    }
+    return t;
+  }
+
+  /**
+   * Every sample of the given signals, any machine, in no particular order (order events and
+   * order_id changes: rare, and an order's release may be weeks before its completion), and the
+   * id up to which they are all there (later ones reach listeners through onCommit). A writer
+   * finds them through its rollup tables (kpi-reads.ts), with their ids only where samples of an
+   * `ordered` signal share a time (their order is by id); a reader, whose tables may lag, scans.
+   */
+  samplesOfSignals(signals: readonly string[], ordered: readonly string[] = signals): { samples: LocatedSample[]; upTo: number } {
+    if (signals.length === 0) return { samples: [], upTo: this.lastId };
+    if (!this.opts.readonly && !this.rollupsStale) {
+      this.rollups.flush();
+      const oldest = this.oldestTs();
+      const located = oldest === null ? [] : this.kpiReads.samplesOfSignals(signals, new Set(ordered), oldest, this.newestTs() ?? oldest);
+      if (located) return { samples: located, upTo: this.lastId };
+    }
+    // no ORDER BY: a sequential scan of the table beats walking the ts index
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.ts, s.value, s.quality, r.machine, r.signal FROM samples s JOIN series r ON r.id = s.series
+         WHERE s.series IN (SELECT id FROM series WHERE signal IN (${signals.map(() => '?').join(', ')}))`,
+      )
+      .all(...signals) as (Row & SeriesRow)[];
+    return { samples: rows.map((r) => this.toSample(r, r)), upTo: this.lastId };
+  }
+
+  /** The newest sample's time, or null when empty. */
+  newestTs(): number | null {
+    return (this.db.prepare('SELECT MAX(ts) AS ts FROM samples').get() as { ts: number | null }).ts;
+  }
+
+  /** The oldest sample's time, or null when empty. */
+  oldestTs(): number | null {
+    return (this.db.prepare('SELECT MIN(ts) AS ts FROM samples').get() as { ts: number | null }).ts;
+  }
+
   stats(): BufferStats {
     const dl = this.db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number };
     return { samples: this.sampleCount, bytes: this.pageStats().bytes, lastId: this.lastId, deadLetters: dl.n };
@@ -545,6 +608,12 @@ export class SqliteBuffer {
       }
       this.db.close();
     }
+  }
+
+  /** prepared on first use (agent/kpi-query's reads) */
+  private get kpiReads(): KpiReads {
+    this.kpiReadsCache ??= new KpiReads(this.db, this.rollups);
+    return this.kpiReadsCache;
   }
 
   private maintainRollups(stored: StoredSample[], sids: number[]): void {

@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
 import { SqliteBuffer } from '../buffer/index.ts';
 import { isAgentError } from '../errors.ts';
-import { KpiQueryError, KpiService, type BenchmarkReport, type GroupBy, type KpiRow, type KpiScope, type RollupRow } from '../runtime/kpi-service.ts';
+import { KpiQueryError, KpiService, type BenchmarkReport, type GroupBy, type KpiRow, type KpiScope, type RollupRow } from '../kpi-query/index.ts';
 import type { CliContext, CommandFactory } from './cli-context.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 import { Plant } from '../plant/index.ts';

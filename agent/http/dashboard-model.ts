@@ -184,7 +184,7 @@ export class DashboardModel {
   }
 
   orders(machine: string, from: number, to: number): OrderRow[] {
-    return orderTable(this.agent.buffer.series(machine, 'order_event', from, to));
+    return orderTable(this.agent.kpis.orderList(), machine, from, to);
   }
 
   diagnostics(now = Date.now()): Diagnostics {

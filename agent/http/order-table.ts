@@ -1,9 +1,9 @@
 /**
- * The machine page's table of orders, from the order events an MES publishes (stored as
- * samples of signal `order_event`, DESIGN.md §3). Lead time = completed − released, or
- * completed − started when no release is known; the row says which.
+ * The machine page's table of orders: a view of the KPI service's order book (agent/kpi/orders.ts),
+ * so the table and the KPI rows follow one lead-time rule (completed − released, or completed −
+ * started when no release is known; the row says which).
  */
-import type { SampleValue } from '../model/index.ts';
+import type { OrderRecord } from '../kpi/index.ts';
 
 export interface OrderRow {
   orderId: string;
@@ -17,53 +17,30 @@ export interface OrderRow {
   leadTimeFrom: 'released' | 'started' | null;
 }
 
-interface Acc {
-  orderId: string;
-  product: string | null;
-  quantity: number | null;
-  released?: number;
-  started?: number;
-  completed?: number;
-}
-
-/** Events as [ts, JSON text]; unreadable values are skipped (the driver validated them). */
-export function orderTable(events: readonly (readonly [number, SampleValue])[]): OrderRow[] {
-  const byId = new Map<string, Acc>();
-  for (const [ts, v] of events) {
-    if (typeof v !== 'string') continue;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(v);
-    } catch {
-      continue;
-    }
-    if (doc === null || typeof doc !== 'object') continue;
-    const e = doc as { orderId?: unknown; event?: unknown; product?: unknown; quantity?: unknown };
-    if (typeof e.orderId !== 'string') continue;
-    const acc = byId.get(e.orderId) ?? { orderId: e.orderId, product: null, quantity: null };
-    if (typeof e.product === 'string') acc.product = e.product;
-    if (typeof e.quantity === 'number') acc.quantity = e.quantity;
-    if (e.event === 'released') acc.released = ts;
-    else if (e.event === 'started') acc.started = ts;
-    else if (e.event === 'completed') acc.completed = ts;
-    byId.set(e.orderId, acc);
-  }
-  const iso = (t: number | undefined): string | null => (t === undefined ? null : new Date(t).toISOString());
-  const rows = [...byId.values()].map((a): OrderRow => {
-    const from = a.released !== undefined ? 'released' : a.started !== undefined ? 'started' : null;
-    const fromTs = a.released ?? a.started;
-    return {
-      orderId: a.orderId,
-      product: a.product,
-      quantity: a.quantity,
-      releasedAt: iso(a.released),
-      startedAt: iso(a.started),
-      completedAt: iso(a.completed),
-      leadTimeS: a.completed !== undefined && fromTs !== undefined ? (a.completed - fromTs) / 1000 : null,
-      leadTimeFrom: a.completed !== undefined ? from : null,
-    };
+/**
+ * The orders `machine` worked on that were active in `[from, to)`: released, started or
+ * completed in it, or still open (begun before `to`). Open orders first, then the newest
+ * activity first.
+ */
+export function orderTable(orders: readonly OrderRecord[], machine: string, from: number, to: number): OrderRow[] {
+  const inRange = (t: number | null): boolean => t !== null && t >= from && t < to;
+  const mine = orders.filter((o) => {
+    if (!o.machines.includes(machine) && o.machine !== machine) return false;
+    if (inRange(o.releasedAt) || inRange(o.startedAt) || inRange(o.completedAt)) return true;
+    const begun = Math.min(o.releasedAt ?? Infinity, o.startedAt ?? Infinity);
+    return o.completedAt === null && begun < to;
   });
-  // newest activity first: open orders, then completed ones by completion time
-  const key = (r: OrderRow): number => Date.parse(r.completedAt ?? r.startedAt ?? r.releasedAt ?? '') || 0;
-  return rows.sort((x, y) => Number(x.completedAt !== null) - Number(y.completedAt !== null) || key(y) - key(x));
+  const latest = (o: OrderRecord): number => o.completedAt ?? o.startedAt ?? o.releasedAt ?? 0;
+  mine.sort((x, y) => Number(x.completedAt !== null) - Number(y.completedAt !== null) || latest(y) - latest(x));
+  const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+  return mine.map((o) => ({
+    orderId: o.orderId,
+    product: o.product,
+    quantity: o.quantity,
+    releasedAt: iso(o.releasedAt),
+    startedAt: iso(o.startedAt),
+    completedAt: iso(o.completedAt),
+    leadTimeS: o.leadTimeS,
+    leadTimeFrom: o.leadTimeS === null ? null : o.fromRelease ? 'released' : 'started',
+  }));
 }

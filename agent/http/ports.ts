@@ -5,7 +5,7 @@
  */
 import type { SourceState, TagProblem } from '../../drivers/driver.ts';
 import type { DeadLetterRow, LatestValue } from '../buffer/index.ts';
-import type { KpiRatios } from '../kpi/index.ts';
+import type { KpiRatios, OrderRecord } from '../kpi/index.ts';
 import type { SampleValue, StoredSample } from '../model/index.ts';
 import type { Plant } from '../plant/index.ts';
 
@@ -67,6 +67,8 @@ export interface KpiPort {
   /** GET /api/benchmarks, sent as it is */
   benchmarks(from: number, to: number): object;
   series(machine: string, signal: string, from: number, to: number, step?: number): [number, SampleValue][];
+  /** every order of the order book (the machine page's table is a view of it) */
+  orderList(): OrderRecord[];
 }
 
 /** The buffer's reads the dashboard makes, and its commits the live feed follows. */
@@ -85,7 +87,7 @@ export interface MetricsPort {
 
 /** What the dashboard model reads of the running agent. */
 export interface DashboardPorts extends HealthPort {
-  kpis: Pick<KpiPort, 'machineIds' | 'kpis' | 'series'>;
+  kpis: Pick<KpiPort, 'machineIds' | 'kpis' | 'series' | 'orderList'>;
   buffer: Pick<BufferPort, 'latest' | 'series' | 'deadLetters'>;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Orders (DESIGN.md §3, §4) from two sources that may both be present:
- *   - order events (`order_event` samples, value = JSON `{ orderId, event, product, quantity }`,
- *     machine = the event's machine or `_orders`): released / started / completed times;
+ *   - order events (`order_event` samples, value = JSON `{ orderId, event, product, quantity }`
+ *     decoded by agent/model/order-event.ts, machine = the event's machine or `_orders`):
+ *     released / started / completed times;
  *   - the `order_id` signal of each machine: a change ends one order on that machine and
  *     starts the next (an empty value or null: no order).
  * Events win where both say something. An order worked on by several machines (or across
@@ -9,6 +10,7 @@
  * event says so, else when the last machine working on it moved on.
  * Lead time = completed − released, else completed − started (`fromRelease` says which).
  */
+import { decodeOrderEventValue } from '../model/index.ts';
 import type { KpiSample } from './sample-order.ts';
 import { compareSamples } from './sample-order.ts';
 
@@ -55,29 +57,8 @@ interface Draft {
   started: number | null;
   completed: number | null;
   completedOn: string | null;
-  eventMachines: Set<string>;
-}
-
-type EventKind = 'released' | 'started' | 'completed';
-
-function parseEvent(v: unknown): { orderId: string; event: EventKind; product?: string; quantity?: number } | null {
-  if (typeof v !== 'string') return null;
-  let d: unknown;
-  try {
-    d = JSON.parse(v);
-  } catch {
-    return null;
-  }
-  if (d === null || typeof d !== 'object') return null;
-  const o = d as Record<string, unknown>;
-  if (typeof o.orderId !== 'string' || o.orderId === '') return null;
-  if (o.event !== 'released' && o.event !== 'started' && o.event !== 'completed') return null;
-  return {
-    orderId: o.orderId,
-    event: o.event,
-    ...(typeof o.product === 'string' ? { product: o.product } : {}),
-    ...(typeof o.quantity === 'number' && Number.isFinite(o.quantity) ? { quantity: o.quantity } : {}),
-  };
+  /** machines named by its events, in order of first mention */
+  eventMachines: string[];
 }
 
 function orderIdOf(v: unknown): string | null {
@@ -98,32 +79,49 @@ export function buildOrderBook(samples: readonly KpiSample[], productOf: (machin
     if (s.quality !== 'good') continue;
     if (s.signal === ORDER_EVENT_SIGNAL) events.push(s);
     else if (s.signal === ORDER_ID_SIGNAL) {
-      const list = ids.get(s.machine) ?? [];
-      list.push(s);
-      ids.set(s.machine, list);
+      const list = ids.get(s.machine);
+      if (list) list.push(s);
+      else ids.set(s.machine, [s]);
     }
   }
+  const { drafts, badEvents } = eventDrafts(events);
+  const spans = orderSpans(ids);
+  const spansByOrder = new Map<string, OrderSpan[]>();
+  for (const sp of spans) {
+    const list = spansByOrder.get(sp.orderId);
+    if (list) list.push(sp);
+    else spansByOrder.set(sp.orderId, [sp]);
+  }
+  const orders: OrderRecord[] = [];
+  for (const d of drafts.values()) orders.push(orderRecord(d, spansByOrder.get(d.orderId) ?? [], productOf));
+  // orders known only from order_id changes (no events): no draft needed
+  for (const [orderId, own] of spansByOrder) if (!drafts.has(orderId)) orders.push(orderRecord({ ...NO_EVENTS, orderId }, own, productOf));
+  orders.sort((a, b) => (a.completedAt ?? Infinity) - (b.completedAt ?? Infinity) || a.orderId.localeCompare(b.orderId));
+  spans.sort((a, b) => a.start - b.start || a.machine.localeCompare(b.machine));
+  return { orders, spans, badEvents };
+}
+
+const NO_EVENTS: Omit<Draft, 'orderId'> = Object.freeze({ product: null, quantity: null, released: null, started: null, completed: null, completedOn: null, eventMachines: [] });
+
+/** What the events say of each order, in event order (ties by arrival). */
+function eventDrafts(events: KpiSample[]): { drafts: Map<string, Draft>; badEvents: number } {
   const drafts = new Map<string, Draft>();
-  const draft = (orderId: string): Draft => {
-    let d = drafts.get(orderId);
-    if (!d) {
-      d = { orderId, product: null, quantity: null, released: null, started: null, completed: null, completedOn: null, eventMachines: new Set() };
-      drafts.set(orderId, d);
-    }
-    return d;
-  };
   let badEvents = 0;
   events.sort(compareSamples);
   for (const s of events) {
-    const e = parseEvent(s.value);
+    const e = decodeOrderEventValue(s.value);
     if (!e) {
       badEvents++;
       continue;
     }
-    const d = draft(e.orderId);
+    let d = drafts.get(e.orderId);
+    if (!d) {
+      d = { orderId: e.orderId, product: null, quantity: null, released: null, started: null, completed: null, completedOn: null, eventMachines: [] };
+      drafts.set(e.orderId, d);
+    }
     if (e.product !== undefined) d.product = e.product;
     if (e.quantity !== undefined) d.quantity = e.quantity;
-    if (s.machine !== NO_MACHINE) d.eventMachines.add(s.machine);
+    if (s.machine !== NO_MACHINE && !d.eventMachines.includes(s.machine)) d.eventMachines.push(s.machine);
     if (e.event === 'released') d.released = d.released === null ? s.ts : Math.min(d.released, s.ts);
     else if (e.event === 'started') d.started = d.started === null ? s.ts : Math.min(d.started, s.ts);
     else if (d.completed === null || s.ts >= d.completed) {
@@ -132,8 +130,11 @@ export function buildOrderBook(samples: readonly KpiSample[], productOf: (machin
       d.completedOn = s.machine === NO_MACHINE ? null : s.machine;
     }
   }
+  return { drafts, badEvents };
+}
 
-  // order_id spans per machine
+/** Per machine, the spans its order_id changes cut (a change ends one order and starts the next). */
+function orderSpans(ids: ReadonlyMap<string, KpiSample[]>): OrderSpan[] {
   const spans: OrderSpan[] = [];
   for (const [machine, list] of ids) {
     list.sort(compareSamples);
@@ -150,56 +151,55 @@ export function buildOrderBook(samples: readonly KpiSample[], productOf: (machin
     }
     if (cur) spans.push(cur);
   }
-  const spansByOrder = new Map<string, OrderSpan[]>();
-  for (const sp of spans) {
-    const list = spansByOrder.get(sp.orderId) ?? [];
-    list.push(sp);
-    spansByOrder.set(sp.orderId, list);
-    draft(sp.orderId);
-  }
+  return spans;
+}
 
-  const orders: OrderRecord[] = [];
-  for (const d of drafts.values()) {
-    const own = spansByOrder.get(d.orderId) ?? [];
-    let started = d.started;
-    let completed = d.completed;
-    let machine = d.completedOn;
-    if (own.length > 0) {
-      const firstStart = Math.min(...own.map((sp) => sp.start));
-      if (started === null) started = firstStart;
-      const open = own.some((sp) => sp.end === null);
-      const last = own.reduce((a, b) => ((b.end ?? Infinity) >= (a.end ?? Infinity) ? b : a));
-      if (completed === null && !open) completed = last.end;
-      if (machine === null) machine = last.machine;
+/** An order from its events (`d`) and its order_id spans (`own`); events win where both say something. */
+function orderRecord(d: Draft, own: readonly OrderSpan[], productOf: (machine: string) => string | null): OrderRecord {
+  let started = d.started;
+  let completed = d.completed;
+  let machine = d.completedOn;
+  // every machine that worked on it: its spans' machines, then its events', each once
+  const machines: string[] = [];
+  if (own.length > 0) {
+    let firstStart = Infinity;
+    let open = false;
+    // the span that ended last (an open one counts as last; ties go to the later span)
+    let last = own[0] as OrderSpan;
+    for (const sp of own) {
+      if (sp.start < firstStart) firstStart = sp.start;
+      if (sp.end === null) open = true;
+      if ((sp.end ?? Infinity) >= (last.end ?? Infinity)) last = sp;
+      if (!machines.includes(sp.machine)) machines.push(sp.machine);
     }
-    const machines = [...new Set([...own.map((sp) => sp.machine), ...d.eventMachines])];
-    if (machine === null) machine = machines[machines.length - 1] ?? NO_MACHINE;
-    let leadTimeS: number | null = null;
-    let fromRelease = false;
-    if (completed !== null) {
-      if (d.released !== null && d.released <= completed) {
-        leadTimeS = (completed - d.released) / 1000;
-        fromRelease = true;
-      } else if (started !== null && started <= completed) {
-        leadTimeS = (completed - started) / 1000;
-      }
-    }
-    orders.push({
-      orderId: d.orderId,
-      product: d.product ?? productOf(machine),
-      quantity: d.quantity,
-      releasedAt: d.released,
-      startedAt: started,
-      completedAt: completed,
-      machine,
-      machines,
-      leadTimeS,
-      fromRelease,
-    });
+    if (started === null) started = firstStart;
+    if (completed === null && !open) completed = last.end;
+    if (machine === null) machine = last.machine;
   }
-  orders.sort((a, b) => (a.completedAt ?? Infinity) - (b.completedAt ?? Infinity) || a.orderId.localeCompare(b.orderId));
-  spans.sort((a, b) => a.start - b.start || a.machine.localeCompare(b.machine));
-  return { orders, spans, badEvents };
+  for (const m of d.eventMachines) if (!machines.includes(m)) machines.push(m);
+  if (machine === null) machine = machines[machines.length - 1] ?? NO_MACHINE;
+  let leadTimeS: number | null = null;
+  let fromRelease = false;
+  if (completed !== null) {
+    if (d.released !== null && d.released <= completed) {
+      leadTimeS = (completed - d.released) / 1000;
+      fromRelease = true;
+    } else if (started !== null && started <= completed) {
+      leadTimeS = (completed - started) / 1000;
+    }
+  }
+  return {
+    orderId: d.orderId,
+    product: d.product ?? productOf(machine),
+    quantity: d.quantity,
+    releasedAt: d.released,
+    startedAt: started,
+    completedAt: completed,
+    machine,
+    machines,
+    leadTimeS,
+    fromRelease,
+  };
 }
 
 /** Orders completed in `[from, to)` with a known lead time. */

@@ -1,1 +1,2 @@
 export * from './sample.ts';
+export * from './order-event.ts';

@@ -11,7 +11,7 @@ import { Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
-import { KpiService } from './kpi-service.ts';
+import { KpiService } from '../kpi-query/index.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
 
@@ -132,6 +132,8 @@ export class Agent implements HealthPort {
       this.drivers.push(driver);
       await driver.start(this.contextFor(src.id, normalise));
     }
+    // every KPI query needs the order book: read it now, not on the first request after a restart
+    this.kpis.prepare();
     this.log.debug({}, 'starting HTTP');
     this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');

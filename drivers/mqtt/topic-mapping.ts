@@ -2,7 +2,7 @@
  * Maps MQTT messages to samples. Prepared once per topic at start-up (the hot path only
  * matches and walks pre-split paths). Pure: no I/O; bad payloads are returned as reasons.
  */
-import type { Sample, SampleValue } from '../../agent/model/index.ts';
+import { encodeOrderEventValue, isOrderEventKind, type OrderEvent, type Sample, type SampleValue } from '../../agent/model/index.ts';
 import type { MqttTopicConfig } from './mqtt-schema.ts';
 
 export type DecodeResult = { ok: true; samples: Sample[] } | { ok: false; reason: string };
@@ -132,15 +132,6 @@ export function decodeMessage(t: PreparedTopic, captures: readonly string[], pay
   return { ok: true, samples };
 }
 
-export interface OrderEvent {
-  orderId: string;
-  event: 'released' | 'started' | 'completed';
-  ts: number;
-  product?: string;
-  quantity?: number;
-  machine?: string;
-}
-
 /** Order events (DESIGN.md §3) are stored as samples of signal `order_event`, value = the event as JSON. */
 export function decodeOrderEvent(payload: Buffer, now: number, machine?: string): DecodeResult {
   let doc: unknown;
@@ -155,7 +146,7 @@ export function decodeOrderEvent(payload: Buffer, now: number, machine?: string)
     if (d === null || typeof d !== 'object') return { ok: false, reason: 'order event is not an object' };
     const o = d as Record<string, unknown>;
     if (typeof o.orderId !== 'string' || o.orderId === '') return { ok: false, reason: 'order event without "orderId"' };
-    if (o.event !== 'released' && o.event !== 'started' && o.event !== 'completed') {
+    if (!isOrderEventKind(o.event)) {
       return { ok: false, reason: `order event "event" must be released, started or completed, got ${JSON.stringify(o.event)}` };
     }
     let ts = now;
@@ -167,11 +158,11 @@ export function decodeOrderEvent(payload: Buffer, now: number, machine?: string)
     if (o.quantity !== undefined && (typeof o.quantity !== 'number' || !Number.isFinite(o.quantity))) {
       return { ok: false, reason: '"quantity" is not a number' };
     }
-    const ev: OrderEvent = { orderId: o.orderId, event: o.event, ts };
+    const ev: OrderEvent = { orderId: o.orderId, event: o.event };
     if (typeof o.product === 'string') ev.product = o.product;
     if (typeof o.quantity === 'number') ev.quantity = o.quantity;
     const m = typeof o.machine === 'string' && o.machine !== '' ? o.machine : machine;
-    samples.push({ machine: m ?? '_orders', signal: 'order_event', ts, value: JSON.stringify({ ...ev, ts: undefined }), quality: 'good' });
+    samples.push({ machine: m ?? '_orders', signal: 'order_event', ts, value: encodeOrderEventValue(ev), quality: 'good' });
   }
   return { ok: true, samples };
 }

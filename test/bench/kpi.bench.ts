@@ -11,8 +11,8 @@
  * on the same buffer, in the same run); the same p95 for a client inside the agent's own
  * process that also parses the JSON before its timer stops (its parse and garbage compete
  * with the server: a pessimistic bound); and the first (cold) query
- * after the agent starts, which fills the cache from the buffer's hour rollup tables (raw rows
- * only for the hours after a machine's newest state sample).
+ * after the agent starts, which fills the cache from the buffer's hour rollup tables (the agent
+ * reads its order book while it starts, before HTTP listens).
  * The warm figures leave out the 5 requests that follow the cold one (its garbage collected).
  * Env: KPI_BENCH_DAYS, KPI_BENCH_MACHINES (defaults 30, 50), KPI_BENCH_WARM_RUNS (default 40),
  * KPI_BENCH_RAW_RUNS (default 3; 0 skips the raw baseline, for iterating only),
@@ -29,7 +29,7 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
-import { KpiService } from '../../agent/runtime/kpi-service.ts';
+import { KpiService } from '../../agent/kpi-query/index.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import { median, type BenchFigure } from './harness.ts';
 import { Plant } from '../../agent/plant/index.ts';

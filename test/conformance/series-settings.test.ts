@@ -22,7 +22,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
-import { KpiService } from '../../agent/runtime/kpi-service.ts';
+import { KpiService } from '../../agent/kpi-query/index.ts';
 import { ModbusTestDevice, toWords } from '../../drivers/modbus/modbus-test-device.ts';
 import { SparkplugCodec } from '../../drivers/sparkplug/index.ts';
 import { OpcuaTestServer, tagNodeId } from '../helpers/opcua-test-server.ts';

@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { BRIEF_BANDS, BENCHMARK_KPIS } from '../../agent/kpi/index.ts';
-import type { BenchmarkReport, KpiRow, RollupRow } from '../../agent/runtime/kpi-service.ts';
+import type { BenchmarkReport, KpiRow, RollupRow } from '../../agent/kpi-query/index.ts';
 import { PlantSimulator, type GroundTruth } from '../../drivers/simulator/index.ts';
 import { waitFor, waitForPlantCatchUp } from '../helpers/index.ts';
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
-import { KpiService, type GroupBy, type KpiScope } from '../../agent/runtime/kpi-service.ts';
+import { KpiService, type GroupBy, type KpiScope } from '../../agent/kpi-query/index.ts';
 import type { Quality, Sample, SampleValue } from '../../agent/model/index.ts';
 import { Plant } from '../../agent/plant/index.ts';
 

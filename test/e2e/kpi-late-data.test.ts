@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/schema.ts';
 import { configIn, expectClose } from '../helpers/kpi-fixtures.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
-import { KpiService } from '../../agent/runtime/kpi-service.ts';
+import { KpiService } from '../../agent/kpi-query/index.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
 import { Plant } from '../../agent/plant/index.ts';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
-import { KpiService, type KpiRow, type RollupRow } from '../../agent/runtime/kpi-service.ts';
+import { KpiService, type KpiRow, type RollupRow } from '../../agent/kpi-query/index.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import { Plant } from '../../agent/plant/index.ts';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/index.ts';
 import { SqliteBuffer } from '../../agent/buffer/index.ts';
-import { KpiService, type GroupBy } from '../../agent/runtime/kpi-service.ts';
+import { KpiService, type GroupBy } from '../../agent/kpi-query/index.ts';
 import { sumComponents, type KpiComponents } from '../../agent/kpi/index.ts';
 import type { Quality, Sample } from '../../agent/model/index.ts';
 import { Plant } from '../../agent/plant/index.ts';

@@ -13,7 +13,7 @@ import type { Config } from '../../config/schema.ts';
 import { configIn, expectClose } from '../../test/helpers/kpi-fixtures.ts';
 import { SqliteBuffer } from '../buffer/index.ts';
 import type { Sample } from '../model/index.ts';
-import { KpiService, type KpiQuery, type KpiRow } from './kpi-service.ts';
+import { KpiService, type KpiQuery, type KpiRow } from './index.ts';
 import { Plant } from '../plant/index.ts';
 
 // midnight in Berlin, 6 May 2024 (CEST): days by the site's clock start here
