@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { Quality, Sample, SampleValue, StoredSample } from '../model/index.ts';
 import { AgentError } from '../errors.ts';
 import { migrate } from './migrations.ts';
-import { RollupStore, ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
+import { ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
+import { RollupStore } from './rollup-store.ts';
 import { KpiReads, type HourSeries, type LocatedSample } from './kpi-reads.ts';
 
 export interface BufferOptions {
