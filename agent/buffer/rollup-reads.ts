@@ -22,15 +22,7 @@ export function readRollupRows(db: Database.Database, machines: readonly string[
     const byBucket = new Map<number, Acc>();
     for (const r of q.all(s.id, from, to) as DbRollupRow[]) byBucket.set(r.bucket, fromDb(r));
     // the newest sample's hold is open: count it up to maxHold, as the KPI engine does
-    for (const a of openHoldMinutes(stateOf(s.id), from, to)) {
-      const b = Math.floor(a.bucket / size) * size;
-      let into = byBucket.get(b);
-      if (into === undefined) {
-        into = newAcc(s.id, b);
-        byBucket.set(b, into);
-      }
-      mergeTail(into, a);
-    }
+    addOpenHold(byBucket, stateOf(s.id), from, to, size);
     for (const b of [...byBucket.keys()].sort((x, y) => x - y)) out.push(toRow(s.machine, s.signal, byBucket.get(b) as Acc, size));
   }
   out.sort((a, b) => (a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : a.start - b.start));
@@ -40,16 +32,21 @@ export function readRollupRows(db: Database.Database, machines: readonly string[
 /** The open hold of series `st`'s newest sample per hour in [from, to) (RollupStore.openHoldHours). */
 export function openHoldHours(st: SeriesState, from: number, to: number): OpenHoldHour[] {
   const hours = new Map<number, Acc>();
+  addOpenHold(hours, st, from, to, HOUR_MS);
+  return [...hours.values()].sort((x, y) => x.bucket - y.bucket).map((a) => ({ bucket: a.bucket, stateMs: [a.st0, a.st1, a.st2, a.st3], integral: a.integral }));
+}
+
+/** Adds the open hold of series `st`'s newest sample in [from, to) to `byBucket`, in buckets of `size` ms. */
+function addOpenHold(byBucket: Map<number, Acc>, st: SeriesState, from: number, to: number, size: number): void {
   for (const a of openHoldMinutes(st, from, to)) {
-    const b = Math.floor(a.bucket / HOUR_MS) * HOUR_MS;
-    let into = hours.get(b);
+    const b = Math.floor(a.bucket / size) * size;
+    let into = byBucket.get(b);
     if (into === undefined) {
       into = newAcc(st.id, b);
-      hours.set(b, into);
+      byBucket.set(b, into);
     }
     mergeTail(into, a);
   }
-  return [...hours.values()].sort((x, y) => x.bucket - y.bucket).map((a) => ({ bucket: a.bucket, stateMs: [a.st0, a.st1, a.st2, a.st3], integral: a.integral }));
 }
 
 /** The minutes of the open hold of a series' newest sample, clipped to [from, to). */
