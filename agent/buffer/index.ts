@@ -1,4 +1,7 @@
 export * from './sqlite-buffer.ts';
+export type { BufferStats, PageStats } from './buffer-file.ts';
+export type { DeadLetterRow } from './dead-letters.ts';
+export type { LatestValue } from './latest-values.ts';
 export * from './batch-writer.ts';
 export { SCHEMA_VERSION } from './migrations.ts';
 export * from './rollups.ts';
