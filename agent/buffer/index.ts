@@ -1,6 +1,10 @@
 export * from './sqlite-buffer.ts';
+export type { BufferStats, PageStats } from './buffer-file.ts';
+export type { DeadLetterRow } from './dead-letters.ts';
+export type { LatestValue } from './latest-values.ts';
 export * from './batch-writer.ts';
 export { SCHEMA_VERSION } from './migrations.ts';
 export * from './rollups.ts';
+export { RollupStore } from './rollup-store.ts';
 export * from './retention.ts';
 export type { HourSeries, LocatedSample } from './kpi-reads.ts';

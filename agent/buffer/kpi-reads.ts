@@ -11,7 +11,8 @@
 import { QUALITY_NAME } from './quality-codes.ts';
 import type Database from 'better-sqlite3';
 import { isCounterSignal, type Sample, type SampleValue } from '../model/index.ts';
-import { HOUR_MS, type OpenHoldHour, type RollupStore } from './rollups.ts';
+import { HOUR_MS, type OpenHoldHour } from './rollups.ts';
+import type { RollupStore } from './rollup-store.ts';
 
 /** One series' hour rows in [from, to), ascending by hour. */
 export interface HourSeries {
