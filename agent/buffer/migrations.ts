@@ -93,6 +93,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (series, bucket)
   ) WITHOUT ROWID;
   `,
+  // 3: which source delivers each series: the Plant resolves a captured series' settings
+  // (rollover, staleness) among the mappings of the source that produced it
+  `
+  CREATE TABLE series_source (
+    machine TEXT NOT NULL,
+    signal  TEXT NOT NULL,
+    source  TEXT NOT NULL,
+    PRIMARY KEY (machine, signal)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

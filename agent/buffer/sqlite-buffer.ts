@@ -4,6 +4,7 @@
  * microseconds and survives a killed process (a power loss may lose the last commits;
  * FULL closes that window at the cost of an fsync per commit).
  */
+import { SeriesSources, type SeriesSource } from './series-sources.ts';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { Sample, SampleValue, StoredSample } from '../model/index.ts';
@@ -70,6 +71,7 @@ export class SqliteBuffer {
   private readonly insertBatch: InsertBatch;
   private readonly readAfter: ReadAfterStatement;
   private readonly dead: DeadLetters;
+  private readonly sources: SeriesSources;
   private readonly commitListeners: ((samples: readonly StoredSample[]) => void)[] = [];
   private sampleCount: number;
   private lastId: number;
@@ -88,6 +90,7 @@ export class SqliteBuffer {
     this.insertBatch = prepareInsertBatch(this.db, this.registry);
     this.readAfter = prepareReadAfter(this.db);
     this.dead = new DeadLetters(this.db, this.opts.deadLetterCap);
+    this.sources = new SeriesSources(this.db);
     const counts = readCounts(this.db);
     this.sampleCount = counts.n;
     this.lastId = counts.last;
@@ -226,6 +229,16 @@ export class SqliteBuffer {
   /** Called after every commit with the stored samples (SSE, KPI caches). Only notifies. */
   onCommit(listener: (samples: readonly StoredSample[]) => void): void {
     this.commitListeners.push(listener);
+  }
+
+  /** Records that `source` delivers the series (machine, signal). */
+  bindSeriesSource(source: string, machine: string, signal: string): void {
+    this.sources.bind({ machine, signal, source });
+  }
+
+  /** Which source delivers each series, as recorded. */
+  seriesSources(): SeriesSource[] {
+    return this.sources.all();
   }
 
   deadLetter(source: string, topic: string, reason: string, payload: Buffer | string, ts = Date.now()): void {

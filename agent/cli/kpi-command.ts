@@ -133,16 +133,19 @@ function runKpi(opts: KpiOptions, ctx: CliContext): number {
     ctx.io.err(`shopfloor-agent kpi: ${(e as Error).message}`);
     return EXIT_CODES.USAGE;
   }
+  const plant = new Plant(config);
   let buffer: SqliteBuffer;
   try {
-    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true, rollupSeries: new Plant(config) });
+    buffer = new SqliteBuffer({ dataDir: config.agent.dataDir, readonly: true, rollupSeries: plant });
+    // resolve captured series' settings as the agent did: by the source that delivered them
+    for (const b of buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
   } catch (e) {
     const code = isAgentError(e) ? `${e.code}: ` : '';
     ctx.io.err(`shopfloor-agent kpi: ${code}${(e as Error).message} — is agent.dataDir right, and has the agent run once?`);
     return EXIT_CODES.RUNTIME;
   }
   try {
-    const kpis = new KpiService(new Plant(config), buffer);
+    const kpis = new KpiService(plant, buffer);
     const rows = kpis.query({ from, to, machine: opts.machine, line: opts.line, groupBy: opts.groupBy, scope: opts.scope });
     // benchmarks: the same window when it is long enough to hold orders, else the last 7 days
     const benchFrom = Math.min(from, to - KPI_COMMAND_DEFAULTS.benchmarkWindowMs);

@@ -43,11 +43,13 @@ describe('orderTable', () => {
         ev(12_000, 'done-in', 'completed'),
         ev(6000, 'other-machine', 'started', {}, 'm2'),
         ev(60_000, 'after', 'started'),
+        ev(4000, 'through', 'started'),
+        ev(25_000, 'through', 'completed'),
       ],
       10_000,
       20_000,
     );
-    expect(rows.map((r) => r.orderId)).toEqual(['open', 'done-in']);
+    expect(rows.map((r) => r.orderId)).toEqual(['open', 'through', 'done-in']);
   });
 
   it('an order from the machine\'s order_id tag is a row too, with the same lead time as the KPI rows', () => {

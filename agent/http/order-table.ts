@@ -19,8 +19,8 @@ export interface OrderRow {
 
 /**
  * The orders `machine` worked on that were active in `[from, to)`: released, started or
- * completed in it, or still open (begun before `to`). Open orders first, then the newest
- * activity first.
+ * completed in it, or running through it (begun before `to`, not completed before `from`).
+ * Open orders first, then the newest activity first.
  */
 export function orderTable(orders: readonly OrderRecord[], machine: string, from: number, to: number): OrderRow[] {
   const inRange = (t: number | null): boolean => t !== null && t >= from && t < to;
@@ -28,7 +28,7 @@ export function orderTable(orders: readonly OrderRecord[], machine: string, from
     if (!o.machines.includes(machine) && o.machine !== machine) return false;
     if (inRange(o.releasedAt) || inRange(o.startedAt) || inRange(o.completedAt)) return true;
     const begun = Math.min(o.releasedAt ?? Infinity, o.startedAt ?? Infinity);
-    return o.completedAt === null && begun < to;
+    return begun < to && (o.completedAt ?? Infinity) >= from;
   });
   const latest = (o: OrderRecord): number => o.completedAt ?? o.startedAt ?? o.releasedAt ?? 0;
   mine.sort((x, y) => Number(x.completedAt !== null) - Number(y.completedAt !== null) || latest(y) - latest(x));

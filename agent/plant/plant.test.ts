@@ -86,4 +86,30 @@ describe('Plant', () => {
     expect(p.normalise({ ...s, machine: 'p2', value: 3 }).value).toBe(3);
     expect(p.mapsStates).toBe(true);
   });
+
+  it('resolves a captured series among the templates of the source that delivered it', () => {
+    const p = plantOf(`
+site: { id: s }
+agent: { id: a }
+sources:
+  - id: line-a
+    type: mqtt
+    url: mqtt://127.0.0.1:1883
+    topics: [{ filter: "lineA/+/t", machine: "{1}", fields: { parts_total: n }, rollover: 65536, staleAfterS: 30 }]
+  - id: line-b
+    type: mqtt
+    url: mqtt://127.0.0.1:1883
+    topics: [{ filter: "lineB/+/t", machine: "{1}", fields: { parts_total: n }, rollover: 4294967296 }]
+    sparkplug: { metrics: [{ metric: "Count", machine: "{node}", signal: PartsGood, rollover: 1000 }] }
+`);
+    expect(p.rollover('b-7', 'parts_total')).toBe(65536); // not bound yet: the first template that fits
+    expect(p.bindSeries('line-b', 'b-7', 'parts_total')).toBe(true);
+    expect(p.bindSeries('line-b', 'b-7', 'parts_total')).toBe(false);
+    expect(p.series('b-7', 'parts_total')).toEqual({ rollover: 4294967296, staleAfterMs: undefined });
+    p.bindSeries('line-a', 'a-1', 'parts_total');
+    expect(p.series('a-1', 'parts_total')).toEqual({ rollover: 65536, staleAfterMs: 30_000 });
+    // the Sparkplug host stores "PartsGood" as parts_good: the rule's settings follow it
+    p.bindSeries('line-b', 'press', 'parts_good');
+    expect(p.rollover('press', 'parts_good')).toBe(1000);
+  });
 });

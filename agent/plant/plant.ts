@@ -41,14 +41,7 @@ export interface SiteInfo {
   locale: string;
 }
 
-/** What the rollups and the KPI engine need per series (agent/buffer/rollups.ts). */
-export interface SeriesPort {
-  /** counter wrap in stored units (0: none) */
-  rollover(machine: string, signal: string): number;
-  maxHoldMs(machine: string): number;
-}
-
-export class Plant implements SeriesPort {
+export class Plant {
   readonly site: SiteInfo;
   readonly agentId: string;
   readonly dataDir: string;
@@ -58,7 +51,6 @@ export class Plant implements SeriesPort {
   readonly mapsStates: boolean;
   private readonly machinesById: Map<string, MachineInfo>;
   private readonly decoders = new Map<string, StateDecoder>();
-  private readonly defaultDecoder = makeStateDecoder();
   private readonly settings: SeriesSettingsResolver;
   private readonly feedsByMachine = new Map<string, Set<string>>();
 
@@ -96,7 +88,7 @@ export class Plant implements SeriesPort {
     }
     this.mapsStates = mapsStates;
     this.sources = config.sources.map((src) => ({ id: src.id, type: src.type, config: src, mappings: descriptorOf(src).mappings(src) }));
-    this.settings = new SeriesSettingsResolver(this.sources.flatMap((x) => x.mappings));
+    this.settings = new SeriesSettingsResolver(this.sources);
     for (const src of this.sources) {
       for (const m of src.mappings) {
         if (!this.machinesById.has(m.machine)) continue; // a template names its machines only in data
@@ -129,6 +121,14 @@ export class Plant implements SeriesPort {
 
   isConfigured(id: string): boolean {
     return this.machinesById.has(id);
+  }
+
+  /**
+   * Records that `source` delivers a series (the agent calls it when a series first arrives;
+   * the buffer keeps the bindings for readers in other processes). True when that is news.
+   */
+  bindSeries(source: string, machine: string, signal: string): boolean {
+    return this.settings.bind(source, machine, signal);
   }
 
   /** Rollover and staleness of a series, from the tag, field, register or rule that produces it. */

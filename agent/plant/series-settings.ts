@@ -1,10 +1,12 @@
 /**
  * Per-series settings (counter rollover, staleness) resolved from the drivers' mappings.
  * A mapping names its machine and signal literally or by a template ("{1}" of an MQTT filter,
- * "{device}" of a Sparkplug rule); a series is resolved when it is first asked for: a literal
- * mapping of its machine and signal wins, else the first template (in config order) that
- * matches both names. Every process resolves the same way from the same config (the agent,
- * `shopfloor-agent kpi` beside it), so nothing about a series needs to be stored with it.
+ * "{node}" of a Sparkplug rule). A literal mapping of a series' machine and signal wins.
+ * Otherwise the series is resolved among the templates of the source that delivered it (the
+ * agent binds a series to its source when it first sees it, and the buffer keeps the binding,
+ * so `shopfloor-agent kpi` beside it resolves the same way): two sources' templates may both
+ * fit a machine name, but only the one that produced the series says how it wraps. A series
+ * no source has been bound to yet takes the first template (in config order) that fits.
  */
 import { isTemplate, type SeriesMapping } from '../../drivers/series-mapping.ts';
 import { isCounterSignal } from '../model/index.ts';
@@ -16,9 +18,10 @@ export interface SeriesSettings {
   staleAfterMs: number | undefined;
 }
 
-export const NO_SERIES_SETTINGS: Readonly<SeriesSettings> = Object.freeze({ rollover: 0, staleAfterMs: undefined });
+const NO_SERIES_SETTINGS: Readonly<SeriesSettings> = Object.freeze({ rollover: 0, staleAfterMs: undefined });
 
 interface TemplateMapping {
+  source: string;
   machine: RegExp;
   signal: RegExp;
   mapping: SeriesMapping;
@@ -27,40 +30,56 @@ interface TemplateMapping {
 const PLACEHOLDER = /\{[^}]+\}/g;
 
 /** A template as an anchored pattern: each placeholder matches one or more characters. */
-export function templatePattern(template: string): RegExp {
+function templatePattern(template: string): RegExp {
   const parts = template.split(PLACEHOLDER).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${parts.join('.+')}$`, 's');
 }
+
+const key = (machine: string, signal: string): string => `${machine}\u0000${signal}`;
 
 export class SeriesSettingsResolver {
   private readonly literal = new Map<string, SeriesSettings>();
   private readonly templates: TemplateMapping[] = [];
   private readonly resolved = new Map<string, SeriesSettings>();
+  /** series → the source that delivers it */
+  private readonly sourceOf = new Map<string, string>();
 
-  constructor(mappings: readonly SeriesMapping[]) {
-    for (const m of mappings) {
-      if (isTemplate(m.machine) || isTemplate(m.signal)) {
-        this.templates.push({ machine: templatePattern(m.machine), signal: templatePattern(m.signal), mapping: m });
-        continue;
+  constructor(sources: readonly { id: string; mappings: readonly SeriesMapping[] }[]) {
+    for (const src of sources) {
+      for (const m of src.mappings) {
+        if (isTemplate(m.machine) || isTemplate(m.signal)) {
+          this.templates.push({ source: src.id, machine: templatePattern(m.machine), signal: templatePattern(m.signal), mapping: m });
+          continue;
+        }
+        const k = key(m.machine, m.signal);
+        this.literal.set(k, merge(this.literal.get(k), m));
       }
-      const key = `${m.machine}\u0000${m.signal}`;
-      this.literal.set(key, merge(this.literal.get(key), m));
     }
+  }
+
+  /** Records which source delivers a series; true when that is news (the caller keeps it). */
+  bind(source: string, machine: string, signal: string): boolean {
+    const k = key(machine, signal);
+    if (this.sourceOf.get(k) === source) return false;
+    this.sourceOf.set(k, source);
+    this.resolved.delete(k);
+    return true;
   }
 
   /** The settings of a series; a series no mapping names has none. */
   get(machine: string, signal: string): SeriesSettings {
-    const key = `${machine}\u0000${signal}`;
-    let s = this.resolved.get(key);
+    const k = key(machine, signal);
+    let s = this.resolved.get(k);
     if (s === undefined) {
-      s = this.literal.get(key) ?? this.fromTemplates(machine, signal);
-      this.resolved.set(key, s);
+      s = this.literal.get(k) ?? this.fromTemplates(machine, signal, this.sourceOf.get(k));
+      this.resolved.set(k, s);
     }
     return s;
   }
 
-  private fromTemplates(machine: string, signal: string): SeriesSettings {
+  private fromTemplates(machine: string, signal: string, source: string | undefined): SeriesSettings {
     for (const t of this.templates) {
+      if (source !== undefined && t.source !== source) continue;
       if (t.machine.test(machine) && t.signal.test(signal)) return merge(undefined, t.mapping, signal);
     }
     return NO_SERIES_SETTINGS;

@@ -61,9 +61,11 @@ export class Agent implements HealthPort {
     const plant = new Plant(config);
     this.plant = plant;
     this.buffer = new SqliteBuffer({ dataDir: plant.dataDir, synchronous: plant.buffer.synchronous, rollupSeries: plant });
+    // before any series' settings are resolved: which source delivered each series so far
+    for (const b of this.buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
     this.writer = new BatchWriter(this.buffer, {
-      maxRows: config.buffer.batchRows,
-      maxDelayMs: config.buffer.batchMs,
+      maxRows: plant.buffer.batchRows,
+      maxDelayMs: plant.buffer.batchMs,
       onError: (err) => {
         // a full disk is normal life for an edge box: retention makes room inside the file
         if ((err as { code?: unknown }).code === 'SQLITE_FULL') this.retention.onDiskFull();
@@ -193,16 +195,39 @@ export class Agent implements HealthPort {
     return [...this.status.values()];
   }
 
+  /**
+   * Binds each series to the source delivering it, the first time this source delivers it (two
+   * lookups per sample, no allocation): the Plant resolves a captured series' settings among that
+   * source's mappings, and the buffer keeps the binding for readers in other processes.
+   */
+  private seriesBinder(sourceId: string): { see(machine: string, signal: string): void } {
+    const seen = new Map<string, Set<string>>();
+    return {
+      see: (machine, signal) => {
+        let signals = seen.get(machine);
+        if (signals === undefined) seen.set(machine, (signals = new Set()));
+        if (signals.has(signal)) return;
+        signals.add(signal);
+        if (this.plant.bindSeries(sourceId, machine, signal)) this.buffer.bindSeriesSource(sourceId, machine, signal);
+      },
+    };
+  }
+
   private contextFor(sourceId: string, normalise: ((s: Sample) => Sample) | undefined): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
     const stored = this.metrics.samplesStored.labels(sourceId);
+    const bound = this.seriesBinder(sourceId);
     const seen = (samples: readonly Sample[]): readonly Sample[] => {
       if (samples.length > 0) {
         status.lastSampleAt = Date.now();
         stored.inc(samples.length);
         // MES order events name machines they do not measure: they say nothing about a tile's freshness
-        for (const s of samples) if (s.signal !== 'order_event') status.machines.add(s.machine);
+        for (const s of samples) {
+          if (s.signal === 'order_event') continue;
+          status.machines.add(s.machine);
+          bound.see(s.machine, s.signal);
+        }
       }
       return normalise ? samples.map(normalise) : samples;
     };

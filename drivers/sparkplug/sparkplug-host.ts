@@ -7,6 +7,7 @@
  */
 import type { Sample } from '../../agent/model/index.ts';
 import type { SparkplugConfig } from './sparkplug-schema.ts';
+import { snake } from './sparkplug-names.ts';
 import { SPARKPLUG_NAMESPACE, SparkplugCodec, parseSparkplugTopic, type SparkplugMetric, type SparkplugTopic } from './sparkplug-decode.ts';
 
 export interface SparkplugOutcome {
@@ -54,16 +55,6 @@ export const SPARKPLUG_HOST_DEFAULTS = {
 function globToRegExp(glob: string): RegExp {
   const body = glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(.*)');
   return new RegExp(`^${body}$`, 's');
-}
-
-function snake(s: string): string {
-  if (/^[a-z][a-z0-9_]*$/.test(s)) return s;
-  const out = s
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  return /^[a-z]/.test(out) ? out : `m_${out}`;
 }
 
 export class SparkplugHost {

@@ -46,6 +46,18 @@ const ROLLOVER = 1000;
 /** raw units per hour: 50 | 40 + 20 | 20 + 20 */
 const RAW_PER_HOUR = [50, 60, 40];
 const STALE_S = 60;
+/**
+ * Listed before the source under test: another source whose template fits every machine name
+ * and declares other settings. Only the source that delivered a series may say how it wraps.
+ */
+const DECOY = `
+  - id: decoy
+    type: mqtt
+    url: ${MOSQUITTO_URL}
+    clientId: sfa-conf-decoy-${process.pid}-${Math.random().toString(36).slice(2, 8)}
+    clean: true
+    topics:
+      - { filter: "sfa-conf-decoy-${process.pid}/+/+", format: plain, machine: "{1}", signal: "{2}", rollover: 5000, staleAfterS: 99999 }`;
 const SETTINGS = ['scale', 'rollover', 'staleAfterS'];
 
 interface Peer {
@@ -181,7 +193,7 @@ function modbusCase(name: string, declares: string, layout: (register: string) =
 function sparkplugCase(): Case {
   const codec = new SparkplugCodec();
   return {
-    name: 'Sparkplug rule, machine from the edge node',
+    name: 'Sparkplug rule, machine from the edge node, signal snake-cased by the host',
     declares: 'sources[].sparkplug.metrics[]',
     machine: `sp-press-${process.pid}`,
     captured: true,
@@ -206,7 +218,7 @@ function sparkplugCase(): Case {
     sparkplug:
       groups: [${group}]
       metrics:
-        - { metric: "Count/Total", machine: "{node}", signal: parts_total, ${settings(3)} }`,
+        - { metric: "Count/Total", machine: "{node}", signal: PartsTotal, ${settings(3)} }`,
         async send(raw, ts) {
           if (seq === 0) await send('NBIRTH', [{ name: 'bdSeq', alias: 0, type: 'UInt64', value: 0 }, { name: 'Count/Total', alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
           else await send('NDATA', [{ alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
@@ -334,14 +346,14 @@ site: { id: conf, timezone: UTC }
 agent: { id: conf-${process.pid}, dataDir: ${join(dir, 'data')} }
 http: { port: 0 }
 machines: [${c.captured ? '{ id: unrelated }' : `{ id: ${c.machine} }`}]
-sources:${peer.source}
+sources:${c.needsBroker ? DECOY : ''}${peer.source}
 `;
       const res = loadConfigText(yaml, { file: `${c.name}.yaml` });
       if (!res.ok) throw new Error(JSON.stringify(res.problems));
       const agent = new Agent(res.config, pino({ level: 'silent' }));
       try {
         const port = (await agent.start()).httpPort;
-        await waitFor(() => agent.health().sources[0]?.state === 'connected', 15_000, `${c.name} connected`);
+        await waitFor(() => agent.health().sources.every((s) => s.state === 'connected'), 15_000, `${c.name} connected`);
         for (const [ts, raw] of RAW) {
           now = ts;
           if (c.receiveTime) await new Promise((r) => setTimeout(r, 250)); // a poll at the new time reads the old value: no change
