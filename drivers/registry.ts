@@ -1,7 +1,8 @@
 /**
  * The drivers the agent knows, listed once. The config composes its `sources[]` schema from
  * here, and the Plant asks a source's descriptor for its series; nobody else switches on a
- * source type. A new driver is a folder with its schema and descriptor, and one line below.
+ * source type. A new driver is a folder with its schema and descriptor, and its schema and descriptor
+ * named below (zod's union needs the object schemas themselves).
  */
 import { z } from 'zod';
 import type { DriverDescriptor } from './descriptor.ts';

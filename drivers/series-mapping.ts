@@ -33,3 +33,18 @@ export function isTemplate(s: string): boolean {
 export function storedRollover(rollover: number | undefined, scale: number): number | undefined {
   return rollover === undefined ? undefined : rollover * scale;
 }
+
+/** What a tag, field, register or rule declares (scale and rollover in raw units). */
+export interface MappingDeclaration {
+  machine: string;
+  signal: string;
+  scale?: number | undefined;
+  rollover?: number | undefined;
+  staleAfterS?: number | undefined;
+}
+
+/** A declaration as a mapping: default scale 1, rollover in stored units. */
+export function seriesMapping(d: MappingDeclaration, path: ConfigPath, origin: string): SeriesMapping {
+  const scale = d.scale ?? 1;
+  return { machine: d.machine, signal: d.signal, scale, rollover: storedRollover(d.rollover, scale), staleAfterS: d.staleAfterS, path, origin };
+}

@@ -88,8 +88,12 @@ export class KpiReads {
         const minutes = this.stmt.countMinutes.all(s.id, h[0], h[0] + HOUR_MS) as CountRow[];
         // minute rows are kept for fewer days than hour rows: without all of them, the hour's raw rows
         if (minutes.reduce((n, m) => n + m[1], 0) !== h[1]) ranges.push({ series: s, lo: h[2], hi: h[3] });
-        else for (const m of minutes) if (m[1] === 1) out.push(located(s, m));
-        else ranges.push({ series: s, lo: m[2], hi: m[3] });
+        else {
+          for (const m of minutes) {
+            if (m[1] === 1) out.push(located(s, m));
+            else ranges.push({ series: s, lo: m[2], hi: m[3] });
+          }
+        }
       }
     }
     const rawMs = ranges.reduce((ms, r) => ms + r.hi - r.lo + 1, 0);

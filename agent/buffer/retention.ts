@@ -31,6 +31,8 @@ export interface RetentionOptions {
   episodeQuietMs: number;
   /** share of the cap the WAL may take: it counts towards the cap, so it is checkpointed and truncated beyond it */
   walShare: number;
+  /** free pages kept in the file after compaction (a share of the cap): reused before the file grows again */
+  freeSlackShare: number;
   now: () => number;
 }
 
@@ -43,6 +45,7 @@ export const RETENTION_DEFAULTS: Omit<RetentionOptions, 'maxBytes' | 'retainDays
   lowWater: 0.7,
   episodeQuietMs: 600_000,
   walShare: 0.03,
+  freeSlackShare: 0.05,
   now: () => Date.now(),
 };
 
@@ -191,7 +194,7 @@ export class Retention {
     const ps = this.buffer.pageStats();
     if (ps.walBytes > this.cap * this.opts.walShare) this.buffer.checkpoint('TRUNCATE');
     const file = ps.pageCount * ps.pageSize;
-    const slack = Math.floor((this.cap * 0.05) / ps.pageSize);
+    const slack = Math.floor((this.cap * this.opts.freeSlackShare) / ps.pageSize);
     if (ps.autoVacuum === 2 && file > this.cap * this.opts.highWater && ps.freelist > slack) this.buffer.incrementalVacuum(ps.freelist - slack);
   }
 

@@ -13,7 +13,7 @@
  *       samples, each in the bucket of the LATER sample, reset/rollover rule of
  *       agent/kpi/counter-deltas.ts (`rollover` per tag from config, stored units);
  *     - `stateMs`: signal `state`: ms in each state in the bucket; a good sample whose value maps
- *       to a state (canonical names or the machine's stateMap) holds until the next sample of
+ *       to a state (canonical names: the Plant mapped codes before the buffer) holds until the next sample of
  *       the series, a bad/uncertain or unmapped sample, or maxHoldS (agent/kpi/state-time.ts);
  *     - `integral`, `heldMs`: other numeric gauges: ∫ value dt in value·ms with the same
  *       zero-order hold (for `power_kw`: kW·ms, divide by 3.6e6 for kWh — energy of machines

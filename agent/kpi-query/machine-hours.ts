@@ -7,6 +7,7 @@
  */
 import { completeUnits, ZERO_COMPONENTS, type EnergySource, type KpiComponents } from '../kpi/index.ts';
 import type { HourSeries } from '../buffer/index.ts';
+import { COUNTER_SIGNALS } from '../model/index.ts';
 import type { CacheEntry } from './component-cache.ts';
 import { HOUR_MS } from './fine-windows.ts';
 
@@ -41,7 +42,8 @@ function addKnown(a: number | null, b: number | null): number | null {
   return a === null || b === null ? null : a + b;
 }
 
-const COUNTERS = ['energy_kwh', 'parts_total', 'parts_good', 'parts_scrap', 'qa_inspected', 'qa_rejected', 'qa_escaped', 'qa_false_reject'] as const;
+/** the counters by index (ENERGY, PARTS_TOTAL … below follow COUNTER_SIGNALS' order) */
+const COUNTERS = COUNTER_SIGNALS;
 const ENERGY = 0;
 const PARTS_TOTAL = 1;
 const PARTS_GOOD = 2;

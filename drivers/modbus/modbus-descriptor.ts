@@ -1,6 +1,6 @@
 /** The Modbus TCP driver's descriptor (drivers/registry.ts). */
 import type { DriverDescriptor } from '../descriptor.ts';
-import { storedRollover, type ConfigPath, type SeriesMapping } from '../series-mapping.ts';
+import { seriesMapping, type ConfigPath } from '../series-mapping.ts';
 import { modbusSourceSchema, type ModbusRegisterConfig, type ModbusSourceConfig } from './modbus-schema.ts';
 
 type RegisterHolder = Pick<ModbusSourceConfig, 'registers' | 'groups'>;
@@ -25,17 +25,6 @@ export const modbusDescriptor: DriverDescriptor<ModbusSourceConfig> = {
     return new ModbusDriver(source);
   },
   mappings(source) {
-    return modbusRegisterPaths(source).map(({ path, register: r }): SeriesMapping => {
-      const scale = r.scale ?? 1;
-      return {
-        machine: r.machine,
-        signal: r.signal,
-        scale,
-        rollover: storedRollover(r.rollover, scale),
-        staleAfterS: r.staleAfterS,
-        path,
-        origin: `${r.table} ${r.address}`,
-      };
-    });
+    return modbusRegisterPaths(source).map(({ path, register: r }) => seriesMapping(r, path, `${r.table} ${r.address}`));
   },
 };

@@ -1,5 +1,5 @@
 /** The series a Sparkplug block's metric rules produce (used by the MQTT driver's descriptor). */
-import { isTemplate, storedRollover, type SeriesMapping } from '../series-mapping.ts';
+import { isTemplate, seriesMapping, type SeriesMapping } from '../series-mapping.ts';
 import { snake } from './sparkplug-names.ts';
 import type { SparkplugConfig } from './sparkplug-schema.ts';
 
@@ -16,16 +16,7 @@ function storedSignal(signal: string): string {
 }
 
 export function sparkplugMappings(sp: SparkplugConfig): SeriesMapping[] {
-  return sp.metrics.map((r, i): SeriesMapping => {
-    const scale = r.scale ?? 1;
-    return {
-      machine: r.machine,
-      signal: storedSignal(r.signal),
-      scale,
-      rollover: storedRollover(r.rollover, scale),
-      staleAfterS: r.staleAfterS,
-      path: ['sparkplug', 'metrics', i],
-      origin: `sparkplug ${r.group}/${r.node}/${r.device || '(node)'} ${r.metric}`,
-    };
-  });
+  return sp.metrics.map((r, i) =>
+    seriesMapping({ ...r, signal: storedSignal(r.signal) }, ['sparkplug', 'metrics', i], `sparkplug ${r.group}/${r.node}/${r.device || '(node)'} ${r.metric}`),
+  );
 }
