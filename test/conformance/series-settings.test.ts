@@ -18,15 +18,14 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { KpiService } from '../../agent/kpi-query/index.ts';
 import { ModbusTestDevice, toWords } from '../../drivers/modbus/modbus-test-device.ts';
-import { SparkplugCodec } from '../../drivers/sparkplug/index.ts';
 import { OpcuaTestServer, tagNodeId } from '../helpers/opcua-test-server.ts';
-import { MOSQUITTO_URL, mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
+import { mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
+import { mqttPublisher, mqttSource, sparkplugNode } from '../helpers/conformance-peers.ts';
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -50,14 +49,11 @@ const STALE_S = 60;
  * Listed before the source under test: another source whose template fits every machine name
  * and declares other settings. Only the source that delivered a series may say how it wraps.
  */
-const DECOY = `
-  - id: decoy
-    type: mqtt
-    url: ${MOSQUITTO_URL}
-    clientId: sfa-conf-decoy-${process.pid}-${Math.random().toString(36).slice(2, 8)}
-    clean: true
-    topics:
-      - { filter: "sfa-conf-decoy-${process.pid}/+/+", format: plain, machine: "{1}", signal: "{2}", rollover: 5000, staleAfterS: 99999 }`;
+const DECOY = mqttSource(
+  'decoy',
+  `    topics:
+      - { filter: "sfa-conf-decoy-${process.pid}/+/+", format: plain, machine: "{1}", signal: "{2}", rollover: 5000, staleAfterS: 99999 }`,
+);
 const SETTINGS = ['scale', 'rollover', 'staleAfterS'];
 
 interface Peer {
@@ -125,10 +121,6 @@ function opcuaCase(): Case {
   };
 }
 
-async function mqttPublisher(): Promise<mqtt.MqttClient> {
-  return mqtt.connectAsync(MOSQUITTO_URL, { clientId: `sfa-conf-pub-${process.pid}-${Math.random().toString(36).slice(2, 8)}` });
-}
-
 function mqttCase(c: { name: string; declares: string; machine: string; captured: boolean; scale: number; topic: (prefix: string) => string; format: 'json' | 'plain' }): Case {
   return {
     name: c.name,
@@ -143,14 +135,7 @@ function mqttCase(c: { name: string; declares: string; machine: string; captured
       const pub = await mqttPublisher();
       const topic = `${prefix}/${c.machine}/data`;
       return {
-        source: `
-  - id: src
-    type: mqtt
-    url: ${MOSQUITTO_URL}
-    clientId: sfa-conf-${process.pid}-${Math.random().toString(36).slice(2, 8)}
-    clean: true
-    topics:
-${c.topic(prefix)}`,
+        source: mqttSource('src', `    topics:\n${c.topic(prefix)}`),
         async send(raw, ts) {
           await pub.publishAsync(topic, c.format === 'plain' ? String(raw) : JSON.stringify({ ts, count: { total: raw } }), { qos: 1 });
         },
@@ -191,7 +176,6 @@ function modbusCase(name: string, declares: string, layout: (register: string) =
 }
 
 function sparkplugCase(): Case {
-  const codec = new SparkplugCodec();
   return {
     name: 'Sparkplug rule, machine from the edge node, signal snake-cased by the host',
     declares: 'sources[].sparkplug.metrics[]',
@@ -204,24 +188,23 @@ function sparkplugCase(): Case {
       const group = `sfa-conf-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
       const node = `sp-press-${process.pid}`;
       const pub = await mqttPublisher();
-      let seq = 0;
-      const send = async (type: 'NBIRTH' | 'NDATA', metrics: { name?: string; alias: number; type: 'UInt64'; value: number; timestamp?: number }[], ts: number): Promise<void> => {
-        await pub.publishAsync(`spBv1.0/${group}/${type}/${node}`, Buffer.from(codec.encode({ timestamp: ts, seq: seq++ % 256, metrics })), { qos: 0 });
-      };
+      const send = sparkplugNode(pub, group, node);
+      let born = false;
       return {
-        source: `
-  - id: src
-    type: mqtt
-    url: ${MOSQUITTO_URL}
-    clientId: sfa-conf-sp-${process.pid}-${Math.random().toString(36).slice(2, 8)}
-    clean: true
-    sparkplug:
+        source: mqttSource(
+          'src',
+          `    sparkplug:
       groups: [${group}]
       metrics:
         - { metric: "Count/Total", machine: "{node}", signal: PartsTotal, ${settings(3)} }`,
+        ),
         async send(raw, ts) {
-          if (seq === 0) await send('NBIRTH', [{ name: 'bdSeq', alias: 0, type: 'UInt64', value: 0 }, { name: 'Count/Total', alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
-          else await send('NDATA', [{ alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
+          if (born) {
+            await send('NDATA', [{ alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
+            return;
+          }
+          born = true;
+          await send('NBIRTH', [{ name: 'bdSeq', alias: 0, type: 'UInt64', value: 0 }, { name: 'Count/Total', alias: 1, type: 'UInt64', value: raw, timestamp: ts }], ts);
         },
         async stop() {
           await pub.endAsync();

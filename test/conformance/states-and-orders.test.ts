@@ -15,14 +15,13 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { ModbusTestDevice } from '../../drivers/modbus/modbus-test-device.ts';
-import { SparkplugCodec } from '../../drivers/sparkplug/index.ts';
 import { OpcuaTestServer, tagNodeId } from '../helpers/opcua-test-server.ts';
-import { MOSQUITTO_URL, mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
+import { mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
+import { mqttPublisher, mqttSource, sparkplugNode } from '../helpers/conformance-peers.ts';
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -71,8 +70,6 @@ const timeline = (): Event[] =>
     ...ORDER_STARTS.map(([ts, index]): Event => ({ ts, signal: 'order', index })),
   ].sort((a, b) => a.ts - b.ts || (a.signal === 'state' ? -1 : 1));
 
-const pubClient = (): Promise<mqtt.MqttClient> => mqtt.connectAsync(MOSQUITTO_URL, { clientId: `sfa-so-pub-${process.pid}-${Math.random().toString(36).slice(2, 8)}` });
-
 const CASES: Case[] = [
   {
     type: 'opcua',
@@ -120,18 +117,15 @@ const CASES: Case[] = [
     needsBroker: true,
     async peer() {
       const prefix = uniqueTopicPrefix('states-orders');
-      const pub = await pubClient();
+      const pub = await mqttPublisher();
       const ev = (orderId: string, event: string, ts: number): string => JSON.stringify({ orderId, event, ts: new Date(ts).toISOString(), machine: 'so-mq', product: 'bracket' });
       return {
-        source: `
-  - id: src
-    type: mqtt
-    url: ${MOSQUITTO_URL}
-    clientId: sfa-so-${process.pid}-${Math.random().toString(36).slice(2, 8)}
-    clean: true
-    topics:
+        source: mqttSource(
+          'src',
+          `    topics:
       - { filter: "${prefix}/+/data", machine: "{1}", timestamp: { field: ts, unit: ms }, fields: { state: st } }
       - { filter: "${prefix}/orders", format: order-events }`,
+        ),
         orders: 'order_event',
         orderId: (i) => ORDER_IDS[i] as string,
         leadTimesS: [5400, 4200],
@@ -196,33 +190,28 @@ const CASES: Case[] = [
     receiveTime: false,
     needsBroker: true,
     async peer() {
-      const codec = new SparkplugCodec();
       const group = `sfa-so-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-      const pub = await pubClient();
-      let seq = 0;
-      const publish = async (type: 'NBIRTH' | 'NDATA', metrics: Parameters<SparkplugCodec['encode']>[0]['metrics'], ts: number): Promise<void> => {
-        await pub.publishAsync(`spBv1.0/${group}/${type}/cell`, Buffer.from(codec.encode({ timestamp: ts, seq: seq++ % 256, metrics })), { qos: 0 });
-      };
+      const pub = await mqttPublisher();
+      const publish = sparkplugNode(pub, group, 'cell');
+      let born = false;
       const metric = (e: Event): { alias: number; type: 'Int32' | 'String'; value: number | string; timestamp: number } =>
         e.signal === 'state' ? { alias: 1, type: 'Int32', value: e.code, timestamp: e.ts } : { alias: 2, type: 'String', value: ORDER_IDS[e.index] as string, timestamp: e.ts };
       return {
-        source: `
-  - id: src
-    type: mqtt
-    url: ${MOSQUITTO_URL}
-    clientId: sfa-so-sp-${process.pid}-${Math.random().toString(36).slice(2, 8)}
-    clean: true
-    sparkplug:
+        source: mqttSource(
+          'src',
+          `    sparkplug:
       groups: [${group}]
       metrics:
         - { metric: Machine/State, machine: so-sp, signal: state }
         - { metric: Machine/Order, machine: so-sp, signal: order_id }`,
+        ),
         orders: 'order_id',
         orderId: (i) => ORDER_IDS[i] as string,
         leadTimesS: [3600, 2400],
         leadTimeFrom: 'started',
         async send(e) {
-          if (e.ts === T0 && seq === 0) {
+          if (e.ts === T0 && !born) {
+            born = true;
             const first = timeline().filter((x) => x.ts === T0);
             await publish('NBIRTH', [{ name: 'bdSeq', type: 'UInt64', value: 0 }, ...first.map((x) => ({ ...metric(x), name: x.signal === 'state' ? 'Machine/State' : 'Machine/Order' }))], T0);
           } else if (e.ts !== T0) {
