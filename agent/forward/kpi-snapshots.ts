@@ -45,7 +45,8 @@ export function kpiSnapshots<Row extends SnapshotRow>(plant: SnapshotPlant, kpis
     if (plant.shifts.length > 0) {
       const rows = kpis.kpis({ from: now - 86_400_000, to: now, machine, groupBy: 'shift' });
       // the shift holding "now" is the one clipped at now
-      shift = rows.filter((r) => Date.parse(r.periodEnd) === now).at(-1) ?? null;
+      const end = new Date(now).toISOString();
+      shift = rows.filter((r) => r.periodEnd === end).at(-1) ?? null;
     }
     const payload: KpiSnapshotPayload<Row> = { agent: plant.agentId, site: plant.site.id, machine, at: new Date(now).toISOString(), shift, day };
     out.push({ machine, payload });

@@ -87,12 +87,11 @@ interface RollupGroup {
  * Line or site rows: Σ machine components per period. `unassigned`: orders of no machine (MES
  * events naming none, never seen on an order_id tag), counted on a whole-site query only.
  */
-export function rollUp(rows: readonly KpiRow[], scope: 'line' | 'site', q: KpiQuery, unassigned: readonly OrderRecord[], currency: string): RollupRow[] {
+export function rollUp(rows: readonly KpiRow[], cuts: readonly Cut[], scope: 'line' | 'site', q: KpiQuery, unassigned: readonly OrderRecord[], currency: string): RollupRow[] {
   const groups = new Map<string, RollupGroup>();
-  for (const r of rows) {
+  rows.forEach((r, i) => {
     const line = scope === 'line' ? r.line : null;
-    const start = Date.parse(r.periodStart);
-    const end = Date.parse(r.periodEnd);
+    const { start, end } = cuts[i] as Cut;
     const key = `${line ?? ''}\u0000${q.groupBy === 'order' ? (r.period ?? '') : `${start}|${end}|${r.period ?? ''}`}`;
     const g = groups.get(key);
     if (!g) {
@@ -103,19 +102,20 @@ export function rollUp(rows: readonly KpiRow[], scope: 'line' | 'site', q: KpiQu
       g.sources.add(r.energySource);
       g.products.add(r.product);
     }
-  }
+  });
   if (scope === 'site' && q.machine === undefined && q.line === undefined && q.groupBy !== 'order') {
     for (const g of groups.values()) {
       const extra = addLeadTimes({ ...ZERO_COMPONENTS }, unassigned, g.cut.start, g.cut.end, () => true);
       if (extra.orders > 0) g.c = { ...g.c, ...mergeLeadTime(g.c, extra) };
     }
   }
+  const ordered = [...groups.values()].sort((a, b) => a.cut.start - b.cut.start || (a.line ?? '').localeCompare(b.line ?? ''));
   const out: RollupRow[] = [];
-  for (const g of groups.values()) {
+  for (const g of ordered) {
     const sources = [...g.sources].filter((s) => s !== 'none');
     const source = sources.length === 0 ? 'none' : sources.length === 1 ? (sources[0] as EnergySource) : 'mixed';
     const products = [...g.products];
     out.push({ scope, machine: null, line: g.line, ...rowBody(products.length === 1 ? (products[0] ?? null) : null, g.cut, g.c, source, currency) });
   }
-  return out.sort((a, b) => a.periodStart.localeCompare(b.periodStart) || (a.line ?? '').localeCompare(b.line ?? ''));
+  return out;
 }

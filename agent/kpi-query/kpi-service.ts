@@ -24,7 +24,7 @@
  * alone costs milliseconds. A row's text is dropped with its window's components (a commit),
  * and when the order book changes the lead times of its window.
  */
-import { machineOrderPeriods, NO_MACHINE, ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL, type OrderBook, type OrderRecord } from '../kpi/index.ts';
+import { machineOrderPeriods, NO_MACHINE, ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL, type Cut, type OrderBook, type OrderRecord } from '../kpi/index.ts';
 import { isCounterSignal, isMachineState, type SampleValue, type StoredSample } from '../model/index.ts';
 import { benchmarkReport } from './benchmark-report.ts';
 import { ComponentCache } from './component-cache.ts';
@@ -102,10 +102,10 @@ export class KpiService {
   /** Machine rows, or line/site rows when `q.scope` asks for them. */
   query(q: KpiQuery): (KpiRow | RollupRow)[] {
     const scope = q.scope ?? 'machine';
-    const rows = this.kpis(q);
+    const { rows, cuts } = this.machineRowsOf(q);
     if (scope === 'machine') return rows;
     const book = this.orders.book();
-    return rollUp(rows, scope, q, this.orders.ordersOf(book, NO_MACHINE), this.plant.energy.currency);
+    return rollUp(rows, cuts, scope, q, this.orders.ordersOf(book, NO_MACHINE), this.plant.energy.currency);
   }
 
   /** The JSON text of `query(q)`: the same characters as `JSON.stringify(query(q))`. */
@@ -134,8 +134,13 @@ export class KpiService {
 
   /** Machine rows. */
   kpis(q: KpiQuery): KpiRow[] {
+    return this.machineRowsOf(q).rows;
+  }
+
+  /** Machine rows and, row by row, their windows (epoch ms: a roll-up groups by them). */
+  private machineRowsOf(q: KpiQuery): { rows: KpiRow[]; cuts: Cut[] } {
     const ids = this.selectMachines(q);
-    if (ids.length === 0) return [];
+    if (ids.length === 0) return { rows: [], cuts: [] };
     const book = this.orders.book();
     const cutsByMachine = new Map<string, MachineCut[]>();
     if (q.groupBy === 'order') {
@@ -149,7 +154,8 @@ export class KpiService {
       const cuts = this.calendar.cuts(q);
       for (const id of ids) cutsByMachine.set(id, cuts);
     }
-    return this.machineRows(ids, cutsByMachine, q, book);
+    // machineRows emits, machine by machine, one row per window
+    return { rows: this.machineRows(ids, cutsByMachine, q, book), cuts: ids.flatMap((id) => cutsByMachine.get(id) ?? []) };
   }
 
   /** The brief's comparisons (DESIGN.md §5) over `[from, to)`, per product. */
