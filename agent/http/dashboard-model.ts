@@ -72,6 +72,8 @@ export interface TagView {
   ageS: number;
   staleAfterS: number | null;
   silentTooLong: boolean;
+  /** the tag, topic field, register or rule that delivers it (source: declaration); null when none names it */
+  origin: string | null;
 }
 
 export interface Diagnostics {
@@ -191,7 +193,8 @@ export class DashboardModel {
     const tags = this.agent.buffer
       .latest()
       .map((l): TagView => {
-        const limit = this.plant.series(l.machine, l.signal).staleAfterMs;
+        const settings = this.plant.series(l.machine, l.signal);
+        const limit = settings.staleAfterMs;
         return {
           machine: l.machine,
           signal: l.signal,
@@ -201,6 +204,7 @@ export class DashboardModel {
           ageS: Math.max(0, (now - l.ts) / 1000),
           staleAfterS: limit === undefined ? null : limit / 1000,
           silentTooLong: limit !== undefined && now - l.ts > limit,
+          origin: settings.origin ?? null,
         };
       })
       .sort((a, b) => a.machine.localeCompare(b.machine) || a.signal.localeCompare(b.signal));

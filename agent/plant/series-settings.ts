@@ -16,9 +16,11 @@ export interface SeriesSettings {
   rollover: number;
   /** silence longer than this marks the series stale; undefined: never */
   staleAfterMs: number | undefined;
+  /** the declaration it came from ("cells: ns=2;s=Printer1.Parts", "hall2: hall2/+/telemetry count.total"); undefined: none */
+  origin: string | undefined;
 }
 
-const NO_SERIES_SETTINGS: Readonly<SeriesSettings> = Object.freeze({ rollover: 0, staleAfterMs: undefined });
+const NO_SERIES_SETTINGS: Readonly<SeriesSettings> = Object.freeze({ rollover: 0, staleAfterMs: undefined, origin: undefined });
 
 interface TemplateMapping {
   source: string;
@@ -52,7 +54,7 @@ export class SeriesSettingsResolver {
           continue;
         }
         const k = key(m.machine, m.signal);
-        this.literal.set(k, merge(this.literal.get(k), m));
+        this.literal.set(k, merge(this.literal.get(k), m, src.id));
       }
     }
   }
@@ -80,18 +82,19 @@ export class SeriesSettingsResolver {
   private fromTemplates(machine: string, signal: string, source: string | undefined): SeriesSettings {
     for (const t of this.templates) {
       if (source !== undefined && t.source !== source) continue;
-      if (t.machine.test(machine) && t.signal.test(signal)) return merge(undefined, t.mapping, signal);
+      if (t.machine.test(machine) && t.signal.test(signal)) return merge(undefined, t.mapping, t.source, signal);
     }
     return NO_SERIES_SETTINGS;
   }
 }
 
 /** Two literal mappings of one series: the first rollover declared, the shortest staleness. */
-function merge(prev: SeriesSettings | undefined, m: SeriesMapping, signal = m.signal): SeriesSettings {
+function merge(prev: SeriesSettings | undefined, m: SeriesMapping, source: string, signal = m.signal): SeriesSettings {
   const rollover = isCounterSignal(signal) && m.rollover !== undefined && m.rollover > 0 ? m.rollover : 0;
   const staleAfterMs = m.staleAfterS === undefined ? undefined : m.staleAfterS * 1000;
-  if (!prev) return { rollover, staleAfterMs };
+  if (!prev) return { rollover, staleAfterMs, origin: `${source}: ${m.origin}` };
   return {
+    origin: prev.origin,
     rollover: prev.rollover > 0 ? prev.rollover : rollover,
     staleAfterMs: prev.staleAfterMs === undefined ? staleAfterMs : staleAfterMs === undefined ? prev.staleAfterMs : Math.min(prev.staleAfterMs, staleAfterMs),
   };

@@ -56,7 +56,7 @@ function draw(root: HTMLElement, d: Diagnostics, fmt: Fmt): void {
         h('thead', {}, h('tr', {}, h('th', {}, 'Machine'), h('th', {}, 'Signal'), h('th', { class: 'r' }, 'Value'), h('th', {}, 'Quality'), h('th', {}, 'Sample time'), h('th', { class: 'r' }, 'Age'), h('th', { class: 'r' }, 'Stale after'))),
         h('tbody', {}, d.tags.map((t) =>
           h('tr', { class: t.quality !== 'good' || t.silentTooLong ? 'warn' : '' },
-            h('td', { class: 'mono' }, t.machine), h('td', { class: 'mono' }, t.signal),
+            h('td', { class: 'mono' }, t.machine), h('td', { class: 'mono', title: t.origin ?? 'no tag, field, register or rule names it' }, t.signal),
             h('td', { class: 'r mono wrap' }, typeof t.value === 'number' ? fmt.num(t.value, Number.isInteger(t.value) ? 0 : 3) : value(t.value)),
             h('td', {}, h('span', { class: `chip q-${t.quality}` }, t.quality)),
             h('td', {}, fmt.stamp(t.at)),
