@@ -193,8 +193,7 @@ export class DashboardModel {
     const tags = this.agent.buffer
       .latest()
       .map((l): TagView => {
-        const settings = this.plant.series(l.machine, l.signal);
-        const limit = settings.staleAfterMs;
+        const limit = this.plant.series(l.machine, l.signal).staleAfterMs;
         return {
           machine: l.machine,
           signal: l.signal,
@@ -204,7 +203,7 @@ export class DashboardModel {
           ageS: Math.max(0, (now - l.ts) / 1000),
           staleAfterS: limit === undefined ? null : limit / 1000,
           silentTooLong: limit !== undefined && now - l.ts > limit,
-          origin: settings.origin ?? null,
+          origin: this.plant.origin(l.machine, l.signal) ?? null,
         };
       })
       .sort((a, b) => a.machine.localeCompare(b.machine) || a.signal.localeCompare(b.signal));

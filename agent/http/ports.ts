@@ -92,7 +92,7 @@ export interface DashboardPorts extends HealthPort {
 }
 
 /** What the dashboard reads of the plant model. */
-export type DashboardPlant = Pick<Plant, 'site' | 'agentId' | 'shifts' | 'machine' | 'feeds' | 'series'>;
+export type DashboardPlant = Pick<Plant, 'site' | 'agentId' | 'shifts' | 'machine' | 'feeds' | 'series' | 'origin'>;
 
 /** What the server reads of the plant model: the dashboard's part and its own settings. */
 export type HttpPlant = DashboardPlant & Pick<Plant, 'http'>;

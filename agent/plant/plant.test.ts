@@ -105,9 +105,12 @@ sources:
     expect(p.rollover('b-7', 'parts_total')).toBe(65536); // not bound yet: the first template that fits
     expect(p.bindSeries('line-b', 'b-7', 'parts_total')).toBe(true);
     expect(p.bindSeries('line-b', 'b-7', 'parts_total')).toBe(false);
-    expect(p.series('b-7', 'parts_total')).toEqual({ rollover: 4294967296, staleAfterMs: undefined, origin: 'line-b: lineB/+/t n' });
+    expect(p.series('b-7', 'parts_total')).toEqual({ rollover: 4294967296, staleAfterMs: undefined });
+    expect(p.origin('b-7', 'parts_total')).toBe('line-b: lineB/+/t n');
     p.bindSeries('line-a', 'a-1', 'parts_total');
-    expect(p.series('a-1', 'parts_total')).toEqual({ rollover: 65536, staleAfterMs: 30_000, origin: 'line-a: lineA/+/t n' });
+    expect(p.series('a-1', 'parts_total')).toEqual({ rollover: 65536, staleAfterMs: 30_000 });
+    expect(p.origin('a-1', 'parts_total')).toBe('line-a: lineA/+/t n');
+    expect(p.origin('p9', 'nothing')).toBeUndefined();
     // the Sparkplug host stores "PartsGood" as parts_good: the rule's settings follow it
     p.bindSeries('line-b', 'press', 'parts_good');
     expect(p.rollover('press', 'parts_good')).toBe(1000);

@@ -6,7 +6,7 @@
  * (or a narrow port of it); none of them reads the raw config or switches on a source type.
  */
 import { descriptorOf, type SourceConfig, type SourceType } from '../../drivers/registry.ts';
-import type { SeriesMapping } from '../../drivers/series-mapping.ts';
+import { isTemplate, type SeriesMapping } from '../../drivers/series-mapping.ts';
 import type { Config, ShiftConfig } from '../../config/schema.ts';
 import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { decodeState, makeStateDecoder, type StateDecoder } from '../kpi/state-time.ts';
@@ -123,6 +123,11 @@ export class Plant {
     return this.machinesById.has(id);
   }
 
+  /** Whether a source names machines or signals by templates (only their series need binding to it). */
+  capturesSeries(source: string): boolean {
+    return this.sources.some((s) => s.id === source && s.mappings.some((m) => isTemplate(m.machine) || isTemplate(m.signal)));
+  }
+
   /**
    * Records that `source` delivers a series (the agent calls it when a series first arrives;
    * the buffer keeps the bindings for readers in other processes). True when that is news.
@@ -134,6 +139,11 @@ export class Plant {
   /** Rollover and staleness of a series, from the tag, field, register or rule that produces it. */
   series(machine: string, signal: string): SeriesSettings {
     return this.settings.get(machine, signal);
+  }
+
+  /** The tag, topic field, register or rule a series comes from, as "source: declaration" (health views). */
+  origin(machine: string, signal: string): string | undefined {
+    return this.settings.origin(machine, signal);
   }
 
   rollover(machine: string, signal: string): number {

@@ -201,6 +201,8 @@ export class Agent implements HealthPort {
    * source's mappings, and the buffer keeps the binding for readers in other processes.
    */
   private seriesBinder(sourceId: string): { see(machine: string, signal: string): void } {
+    // a source naming its series literally needs no binding: its literal mappings win
+    if (!this.plant.capturesSeries(sourceId)) return { see: () => undefined };
     const seen = new Map<string, Set<string>>();
     return {
       see: (machine, signal) => {
