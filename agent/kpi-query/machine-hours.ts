@@ -5,7 +5,7 @@
  * built when asked: a month of 50 machines is 36,000 hours, and an object each, kept, costs more
  * to allocate and to carry through the garbage collector than reading them again.
  */
-import { completeUnits, ZERO_COMPONENTS, type EnergySource, type KpiComponents } from '../kpi/index.ts';
+import { accumulate, completeUnits, ZERO_COMPONENTS, type EnergySource, type KpiComponents } from '../kpi/index.ts';
 import type { HourSeries } from '../buffer/index.ts';
 import { COUNTER_SIGNALS } from '../model/index.ts';
 import type { CacheEntry } from './component-cache.ts';
@@ -35,12 +35,6 @@ class SeriesCursor {
   }
 }
 
-/** An hour's additive figures (its lead-time components are always none). */
-type HourValues = Omit<KpiComponents, 'orders' | 'ordersFromRelease' | 'leadTimeSumS' | 'leadTimeMinS' | 'leadTimeMaxS' | 'leadTimeHist'>;
-
-function addKnown(a: number | null, b: number | null): number | null {
-  return a === null || b === null ? null : a + b;
-}
 
 /** the counters by index (ENERGY, PARTS_TOTAL … below follow COUNTER_SIGNALS' order) */
 const COUNTERS = COUNTER_SIGNALS;
@@ -60,7 +54,8 @@ export class MachineHours {
   private readonly counters: (SeriesCursor | null | undefined)[];
   private readonly power: SeriesCursor | null | undefined;
   private readonly state: SeriesCursor | undefined;
-  private readonly scratch: HourValues = { ...ZERO_COMPONENTS };
+  /** an hour's components, refilled per hour (its lead-time components stay none) */
+  private readonly scratch: KpiComponents = { ...ZERO_COMPONENTS, leadTimeHist: {} };
   readonly source: EnergySource;
 
   constructor(
@@ -81,73 +76,18 @@ export class MachineHours {
     this.source = meter ? 'counter' : this.power !== undefined ? 'power' : 'none';
   }
 
-  /** The components of hour `h` (a new object). */
+  /** The components of hour `h` (a new object, keys in ZERO_COMPONENTS' order as the rows' JSON lists them). */
   components(h: number, inShift: boolean, price: number | null, factor: number | null): KpiComponents {
-    const v = this.values(h, inShift, price, factor);
-    // the keys in ZERO_COMPONENTS' order: the rows' JSON lists them so
-    return {
-      windowS: v.windowS,
-      plannedS: v.plannedS,
-      runningS: v.runningS,
-      idleS: v.idleS,
-      downS: v.downS,
-      plannedStopS: v.plannedStopS,
-      unknownS: v.unknownS,
-      unscheduledS: v.unscheduledS,
-      energyKwh: v.energyKwh,
-      unitsTotal: v.unitsTotal,
-      unitsGood: v.unitsGood,
-      unitsScrap: v.unitsScrap,
-      idealS: v.idealS,
-      qaInspected: v.qaInspected,
-      qaRejected: v.qaRejected,
-      qaEscaped: v.qaEscaped,
-      qaFalseReject: v.qaFalseReject,
-      energyCost: v.energyCost,
-      co2eKg: v.co2eKg,
-      orders: 0,
-      ordersFromRelease: 0,
-      leadTimeSumS: 0,
-      leadTimeMinS: null,
-      leadTimeMaxS: null,
-      leadTimeHist: {},
-    };
+    return { ...this.values(h, inShift, price, factor), leadTimeHist: {} };
   }
 
-  /**
-   * Adds hour `h` into `acc[parent]` as `accumulate` (agent/kpi/kpi-rows.ts) would add its
-   * components, the same sums in the same order, without an object for the hour.
-   */
+  /** Adds hour `h` into `acc[parent]` with the engine's own `accumulate`, without an object for the hour. */
   addTo(acc: (KpiComponents | undefined)[], parent: number, h: number, inShift: boolean, price: number | null, factor: number | null): void {
-    const cur = acc[parent];
-    if (cur === undefined) {
-      acc[parent] = this.components(h, inShift, price, factor);
-      return;
-    }
-    const v = this.values(h, inShift, price, factor);
-    cur.windowS += v.windowS;
-    cur.plannedS += v.plannedS;
-    cur.runningS += v.runningS;
-    cur.idleS += v.idleS;
-    cur.downS += v.downS;
-    cur.plannedStopS += v.plannedStopS;
-    cur.unknownS += v.unknownS;
-    cur.unscheduledS += v.unscheduledS;
-    cur.energyKwh = addKnown(cur.energyKwh, v.energyKwh);
-    cur.unitsTotal = addKnown(cur.unitsTotal, v.unitsTotal);
-    cur.unitsGood = addKnown(cur.unitsGood, v.unitsGood);
-    cur.unitsScrap = addKnown(cur.unitsScrap, v.unitsScrap);
-    cur.idealS = addKnown(cur.idealS, v.idealS);
-    cur.qaInspected = addKnown(cur.qaInspected, v.qaInspected);
-    cur.qaRejected = addKnown(cur.qaRejected, v.qaRejected);
-    cur.qaEscaped = addKnown(cur.qaEscaped, v.qaEscaped);
-    cur.qaFalseReject = addKnown(cur.qaFalseReject, v.qaFalseReject);
-    cur.energyCost = addKnown(cur.energyCost, v.energyCost);
-    cur.co2eKg = addKnown(cur.co2eKg, v.co2eKg);
+    accumulate(acc, parent, this.values(h, inShift, price, factor));
   }
 
   /** Hour `h`'s figures, into the one scratch object of this machine (no allocation per hour). */
-  private values(h: number, inShift: boolean, price: number | null, factor: number | null): HourValues {
+  private values(h: number, inShift: boolean, price: number | null, factor: number | null): KpiComponents {
     const v = this.scratch;
     const units = completeUnits(this.delta(PARTS_TOTAL, h), this.delta(PARTS_GOOD, h), this.delta(PARTS_SCRAP, h));
     const energy = this.source === 'counter' ? this.delta(ENERGY, h) : this.source === 'power' ? this.integral(h) / 3_600_000 : null;
