@@ -23,9 +23,9 @@ import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { KpiService } from '../../agent/kpi-query/index.ts';
 import { ModbusTestDevice, toWords } from '../../drivers/modbus/modbus-test-device.ts';
-import { OpcuaTestServer, tagNodeId } from '../helpers/opcua-test-server.ts';
+import { tagNodeId } from '../helpers/opcua-test-server.ts';
 import { mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
-import { mqttPublisher, mqttSource, sparkplugNode } from '../helpers/conformance-peers.ts';
+import { mqttPublisher, mqttSource, opcuaPeer, sparkplugNode } from '../helpers/conformance-peers.ts';
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -90,21 +90,13 @@ function opcuaCase(): Case {
     receiveTime: false,
     needsBroker: false,
     async peer() {
-      const dir = mkdtempSync(join(tmpdir(), 'sfa-conf-ua-'));
-      const server = new OpcuaTestServer({ port: 0, pkiDir: join(dir, 'pki'), tags: 1, changeEveryMs: 0, securityModes: ['None'] });
-      const endpoint = await server.start();
+      const ua = await opcuaPeer();
+      const server = ua.server;
       // the first reading is there before the agent subscribes (no value of "now" in the past hours)
       server.setTag(0, (RAW[0] as [number, number])[1], new Date((RAW[0] as [number, number])[0]));
       let first = true;
       return {
-        source: `
-  - id: src
-    type: opcua
-    endpoint: ${endpoint}
-    samplingIntervalMs: 0
-    queueSize: 100
-    tags:
-      - { nodeId: "${tagNodeId(0)}", machine: ua-1, signal: parts_total, ${settings(0.5)} }`,
+        source: ua.source(`      - { nodeId: "${tagNodeId(0)}", machine: ua-1, signal: parts_total, ${settings(0.5)} }`),
         async send(raw, ts) {
           if (first) {
             first = false;
@@ -112,10 +104,7 @@ function opcuaCase(): Case {
           }
           server.setTag(0, raw, new Date(ts));
         },
-        async stop() {
-          await server.stop();
-          rmSync(dir, { recursive: true, force: true });
-        },
+        stop: () => ua.stop(),
       };
     },
   };

@@ -19,9 +19,9 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { ModbusTestDevice } from '../../drivers/modbus/modbus-test-device.ts';
-import { OpcuaTestServer, tagNodeId } from '../helpers/opcua-test-server.ts';
+import { tagNodeId } from '../helpers/opcua-test-server.ts';
 import { mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
-import { mqttPublisher, mqttSource, sparkplugNode } from '../helpers/conformance-peers.ts';
+import { mqttPublisher, mqttSource, opcuaPeer, sparkplugNode } from '../helpers/conformance-peers.ts';
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -77,9 +77,8 @@ const CASES: Case[] = [
     receiveTime: false,
     needsBroker: false,
     async peer() {
-      const dir = mkdtempSync(join(tmpdir(), 'sfa-so-ua-'));
-      const server = new OpcuaTestServer({ port: 0, pkiDir: join(dir, 'pki'), tags: 1, changeEveryMs: 0, securityModes: ['None'] });
-      const endpoint = await server.start();
+      const ua = await opcuaPeer();
+      const server = ua.server;
       const put = (e: Event): void => {
         if (e.signal === 'state') server.setTag(0, e.code, new Date(e.ts));
         else server.setValue('Text', ORDER_IDS[e.index], new Date(e.ts));
@@ -87,15 +86,8 @@ const CASES: Case[] = [
       // the values of T0 are there before the agent subscribes
       for (const e of timeline().filter((x) => x.ts === T0)) put(e);
       return {
-        source: `
-  - id: src
-    type: opcua
-    endpoint: ${endpoint}
-    samplingIntervalMs: 0
-    queueSize: 100
-    tags:
-      - { nodeId: "${tagNodeId(0)}", machine: so-ua, signal: state }
-      - { nodeId: "ns=1;s=Values.Text", machine: so-ua, signal: order_id }`,
+        source: ua.source(`      - { nodeId: "${tagNodeId(0)}", machine: so-ua, signal: state }
+      - { nodeId: "ns=1;s=Values.Text", machine: so-ua, signal: order_id }`),
         orders: 'order_id',
         orderId: (i) => ORDER_IDS[i] as string,
         leadTimesS: [3600, 2400],
@@ -103,10 +95,7 @@ const CASES: Case[] = [
         async send(e) {
           if (e.ts !== T0) put(e);
         },
-        async stop() {
-          await server.stop();
-          rmSync(dir, { recursive: true, force: true });
-        },
+        stop: () => ua.stop(),
       };
     },
   },

@@ -1,6 +1,10 @@
-/** What the conformance tests (test/conformance/) share: an MQTT publisher, a Sparkplug edge node, an MQTT source block. */
+/** What the conformance tests (test/conformance/) share: an MQTT publisher, a Sparkplug edge node, MQTT and OPC UA sources. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { SparkplugCodec } from '../../drivers/sparkplug/index.ts';
+import { OpcuaTestServer } from './opcua-test-server.ts';
 import { MOSQUITTO_URL } from './peers.ts';
 
 const suffix = (): string => `${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -29,4 +33,27 @@ export function mqttSource(id: string, body: string): string {
     clientId: sfa-conf-${id}-${suffix()}
     clean: true
 ${body}`;
+}
+
+/** A one-tag OPC UA test server (no security) in a PKI folder of its own, and its `sources:` item. */
+export async function opcuaPeer(): Promise<{ server: OpcuaTestServer; source(tags: string): string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sfa-conf-ua-'));
+  const server = new OpcuaTestServer({ port: 0, pkiDir: join(dir, 'pki'), tags: 1, changeEveryMs: 0, securityModes: ['None'] });
+  const endpoint = await server.start();
+  return {
+    server,
+    // exception-based sampling and a deep queue: every value the test sets arrives
+    source: (tags) => `
+  - id: src
+    type: opcua
+    endpoint: ${endpoint}
+    samplingIntervalMs: 0
+    queueSize: 100
+    tags:
+${tags}`,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
