@@ -2,6 +2,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { AgentError } from '../errors.ts';
+import { sqliteNativeBinding } from '../sea/index.ts';
 import { migrate } from './migrations.ts';
 import type { BufferOptions } from './sqlite-buffer.ts';
 
@@ -9,7 +10,7 @@ export function openBufferDb(path: string, opts: Pick<BufferOptions, 'dataDir' |
   let db: Database.Database;
   try {
     if (!opts.readonly) mkdirSync(opts.dataDir, { recursive: true });
-    db = new Database(path, { readonly: opts.readonly, fileMustExist: opts.readonly });
+    db = new Database(path, { readonly: opts.readonly, fileMustExist: opts.readonly, ...sqliteNativeBinding(opts.dataDir) });
   } catch (e) {
     throw new AgentError('SFA_ERR_BUFFER_OPEN', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
   }

@@ -2,7 +2,6 @@
  * `shopfloor-agent` (DESIGN.md §6). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
@@ -13,12 +12,13 @@ import { browseCommand } from './browse-command.ts';
 import { trustCommand } from './trust-command.ts';
 import { kpiCommand } from './kpi-command.ts';
 import { Plant } from '../plant/index.ts';
+import { agentVersion } from '../sea/index.ts';
 
 export { EXIT_CODES };
 
 const EXIT = EXIT_CODES;
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = { version: agentVersion() };
 
 function defaultConfigPath(): string {
   return process.env.SHOPFLOOR_CONFIG ?? './agent.yaml';

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { embeddedDashboard } from '../sea/index.ts';
 
 export interface DashboardAssetsOptions {
   /** the folder holding index.html and main.ts */
@@ -48,6 +49,13 @@ export function registerDashboardAssets(app: FastifyInstance, options: Partial<D
   let bundle: Promise<DashboardBundle> | undefined;
   let index: Promise<string> | undefined;
   let plain: Promise<string> | undefined;
+  // the single executable carries the page and the bundle built at build time (no esbuild inside)
+  const embedded = embeddedDashboard();
+  if (embedded) {
+    index = Promise.resolve(embedded.index);
+    plain = Promise.resolve(embedded.plain);
+    bundle = Promise.resolve({ js: embedded.js, css: embedded.css });
+  }
   const getBundle = (): Promise<DashboardBundle> => {
     bundle ??= bundleDashboard(opts.appDir, opts.minify).catch((err: unknown) => {
       bundle = undefined; // try again on the next request

@@ -25,6 +25,8 @@ export interface OpcuaPlantServerOptions {
   pkiDir: string;
   machines: readonly MachineSpec[];
   nodeOpcuaLog: NodeOpcuaLog;
+  /** NodeSet2 files to load instead of node-opcua's standard nodeset (the single executable's copy) */
+  nodesetFiles?: string[] | undefined;
 }
 
 /** The five values an OPC UA machine exposes, in the units of its nodes. */
@@ -92,6 +94,7 @@ export class OpcuaPlantServer {
       securityPolicies: [opcua.SecurityPolicy.None],
       allowAnonymous: true,
       isAuditing: false,
+      ...(this.opts.nodesetFiles ? { nodeset_filename: this.opts.nodesetFiles } : {}),
       serverCertificateManager,
       userCertificateManager,
       buildInfo: { productName: 'shopfloor-agent demo plant', manufacturerName: 'shopfloor-agent', softwareVersion: '0.1.0' },

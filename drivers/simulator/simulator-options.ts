@@ -31,12 +31,14 @@ export interface SimulatorOptions {
   initialEnergyWh?: Partial<Record<MachineId, number>>;
   /** no faults or waits during the first simulated seconds (default 300) */
   warmUpS?: number;
+  /** the OPC UA server's NodeSet2 files; default: node-opcua's standard nodeset beside its package */
+  nodesetFiles?: string[];
 }
 
-export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>> & Pick<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>;
+export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh' | 'nodesetFiles'>> & Pick<SimulatorOptions, 'pkiDir' | 'initialEnergyWh' | 'nodesetFiles'>;
 
 /** Every default in one place (config/schema.ts's simulator block uses the same ports and seed). */
-export const SIMULATOR_DEFAULTS: Readonly<Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh'>>> = {
+export const SIMULATOR_DEFAULTS: Readonly<Required<Omit<SimulatorOptions, 'pkiDir' | 'initialEnergyWh' | 'nodesetFiles'>>> = {
   seed: 42,
   speed: 1,
   opcuaPort: 48401,
@@ -62,7 +64,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
 
 const OPTION_KEYS: readonly (keyof SimulatorOptions)[] = [
   'seed', 'speed', 'opcuaPort', 'mqttPort', 'host', 'autoStart', 'pkiDir', 'tickMs',
-  'telemetryPeriodS', 'stopTimeoutMs', 'nodeOpcuaLog', 'initialEnergyWh', 'warmUpS',
+  'telemetryPeriodS', 'stopTimeoutMs', 'nodeOpcuaLog', 'initialEnergyWh', 'warmUpS', 'nodesetFiles',
 ];
 
 /** the known options that are set (a config block may carry more, e.g. `enabled`) */

@@ -88,7 +88,7 @@ export class PlantSimulator {
     try {
       const pkiDir = o.pkiDir ?? (o.opcuaPort === 0 ? (this.tempPkiDir = await mkdtemp(join(tmpdir(), 'shopfloor-sim-pki-'))) : join(tmpdir(), 'shopfloor-agent-sim', `pki-${o.opcuaPort}`));
       const readAt = new Date(this.nextTs(Date.now()));
-      this.opcua = new OpcuaPlantServer({ port: o.opcuaPort, host: o.host, pkiDir, machines: OPCUA_SPECS, nodeOpcuaLog: o.nodeOpcuaLog });
+      this.opcua = new OpcuaPlantServer({ port: o.opcuaPort, host: o.host, pkiDir, machines: OPCUA_SPECS, nodeOpcuaLog: o.nodeOpcuaLog, nodesetFiles: o.nodesetFiles });
       this.mqtt = new MqttCell({
         port: o.mqttPort,
         host: o.host,

@@ -1,0 +1,7 @@
+export { isSea, seaAsset, seaText, materializeAsset, SEA_ASSETS } from './sea-assets.ts';
+export { sqliteNativeBinding, type NativeBindingOption } from './native-addon.ts';
+export { agentVersion } from './agent-version.ts';
+export { workerScript, type WorkerScript } from './worker-script.ts';
+export { embeddedDashboard, type EmbeddedDashboard } from './embedded-dashboard.ts';
+export { registerPrettyStream, prettyStream, type PrettyStreamFactory } from './pretty-log.ts';
+export { embeddedNodesetFiles } from './embedded-nodesets.ts';
