@@ -45,6 +45,11 @@ export async function chromium(): Promise<Requirement> {
   return requirement(existsSync('/usr/bin/chromium'), 'no /usr/bin/chromium: apt-get install chromium');
 }
 
+/** the single executable (npm run build:binary) */
+export async function singleBinary(file: string): Promise<Requirement> {
+  return requirement(existsSync(file), `no ${file}: npm run build:binary -- --arch x64`);
+}
+
 export async function postgres(): Promise<Requirement> {
   return requirement(await tcpReachable('127.0.0.1', 5432), 'no PostgreSQL on 127.0.0.1:5432 (database test)');
 }
