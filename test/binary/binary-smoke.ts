@@ -36,8 +36,8 @@ export interface SmokeResult {
   coldStartMs: number;
   /** files the binary wrote into <dataDir>/.native */
   nativeFiles: string[];
-  /** VmRSS after idleMs (kB), when asked */
-  idleRssKb: number | undefined;
+  /** VmRSS (kB) and thread count after idleMs, when asked */
+  idle: { rssKb: number; threads: number } | undefined;
   exitCode: number | null;
   stopMs: number;
   log: string;
@@ -96,9 +96,10 @@ async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | un
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-function rssKb(pid: number): number | undefined {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m?.[1] === undefined ? undefined : Number(m[1]);
+function idleStatus(pid: number): { rssKb: number; threads: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rssKb: field('VmRSS'), threads: field('Threads') };
 }
 
 type Health = SmokeResult['health'];
@@ -146,10 +147,10 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeResult> {
     const checkOutput = runVerb(o, dir, ['check', '-c', file], 60_000 * slow);
     const kpiOutput = runVerb(o, dir, ['kpi', '-c', file], 60_000 * slow);
     const version = runVerb(o, dir, ['--version'], 60_000 * slow).trim();
-    let idleRssKb: number | undefined;
+    let idle: SmokeResult['idle'];
     if (o.idleMs !== undefined && o.idleMs > 0 && child.pid !== undefined) {
       await new Promise((r) => setTimeout(r, o.idleMs));
-      idleRssKb = rssKb(child.pid);
+      idle = idleStatus(child.pid);
     }
     const nativeFiles = readdirSync(join(dir, 'data/.native'));
     const s0 = performance.now();
@@ -158,7 +159,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeResult> {
     const exitCode = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 30_000 * slow)))]);
     clearTimeout(timer);
     const stopMs = performance.now() - s0;
-    return { version, checkOutput, kpiOutput, health: h, dashboard: { status: page.status, html, scriptBytes: script.length }, coldStartMs, nativeFiles, idleRssKb, exitCode, stopMs, log: agentLog(), dir };
+    return { version, checkOutput, kpiOutput, health: h, dashboard: { status: page.status, html, scriptBytes: script.length }, coldStartMs, nativeFiles, idle, exitCode, stopMs, log: agentLog(), dir };
   } catch (err) {
     throw new Error(`${(err as Error).message}\nthe agent's log:\n${agentLog().slice(-4000)}`, { cause: err });
   } finally {
@@ -206,7 +207,7 @@ async function cli(args: string[]): Promise<number> {
     starts.push(r.coldStartMs);
     say(`run ${i + 1}: version ${r.version}; /healthz ${r.health.status}, ${r.health.buffer.samples} samples; dashboard ${r.dashboard.html.length} B + app.js ${r.dashboard.scriptBytes} B; check and kpi ok; ` +
       `stopped with exit ${r.exitCode} in ${Math.round(r.stopMs)} ms; whole run ${Math.round((performance.now() - t0) / 1000)} s` +
-      (r.idleRssKb === undefined ? '' : `; idle RSS after ${idleS} s: ${(r.idleRssKb / 1024).toFixed(1)} MB`));
+      (r.idle === undefined ? '' : `; after ${idleS} s: RSS ${(r.idle.rssKb / 1024).toFixed(1)} MB, ${r.idle.threads} threads`));
   }
   say(`cold start (exec → first stored sample), ${runs} run(s): median ${Math.round(median(starts))} ms [${starts.map((s) => Math.round(s)).join(', ')}]`);
   return 0;
