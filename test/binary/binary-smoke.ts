@@ -6,7 +6,7 @@
  * ("Single binary"): the cold start from exec to the first stored sample and the idle RSS.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,8 +36,8 @@ export interface SmokeResult {
   coldStartMs: number;
   /** files the binary wrote into <dataDir>/.native */
   nativeFiles: string[];
-  /** VmRSS (kB) and thread count after idleMs, when asked */
-  idle: { rssKb: number; threads: number } | undefined;
+  /** VmRSS (kB), its anonymous and file-backed parts, and the thread count after idleMs, when asked */
+  idle: { rssKb: number; anonKb: number; fileKb: number; threads: number } | undefined;
   exitCode: number | null;
   stopMs: number;
   log: string;
@@ -96,10 +96,10 @@ async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | un
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-function idleStatus(pid: number): { rssKb: number; threads: number } {
+function idleStatus(pid: number): NonNullable<SmokeResult['idle']> {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { rssKb: field('VmRSS'), threads: field('Threads') };
+  return { rssKb: field('VmRSS'), anonKb: field('RssAnon'), fileKb: field('RssFile'), threads: field('Threads') };
 }
 
 type Health = SmokeResult['health'];
@@ -152,7 +152,8 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeResult> {
       await new Promise((r) => setTimeout(r, o.idleMs));
       idle = idleStatus(child.pid);
     }
-    const nativeFiles = readdirSync(join(dir, 'data/.native'));
+    const native = join(dir, 'data/.native');
+    const nativeFiles = existsSync(native) ? readdirSync(native) : [];
     const s0 = performance.now();
     child.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
@@ -166,6 +167,8 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeResult> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
+
+const mb = (kb: number): string => (kb / 1024).toFixed(1);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -207,7 +210,7 @@ async function cli(args: string[]): Promise<number> {
     starts.push(r.coldStartMs);
     say(`run ${i + 1}: version ${r.version}; /healthz ${r.health.status}, ${r.health.buffer.samples} samples; dashboard ${r.dashboard.html.length} B + app.js ${r.dashboard.scriptBytes} B; check and kpi ok; ` +
       `stopped with exit ${r.exitCode} in ${Math.round(r.stopMs)} ms; whole run ${Math.round((performance.now() - t0) / 1000)} s` +
-      (r.idle === undefined ? '' : `; after ${idleS} s: RSS ${(r.idle.rssKb / 1024).toFixed(1)} MB, ${r.idle.threads} threads`));
+      (r.idle === undefined ? '' : `; after ${idleS} s: RSS ${mb(r.idle.rssKb)} MB (anonymous ${mb(r.idle.anonKb)}, file-backed ${mb(r.idle.fileKb)}), ${r.idle.threads} threads`));
   }
   say(`cold start (exec → first stored sample), ${runs} run(s): median ${Math.round(median(starts))} ms [${starts.map((s) => Math.round(s)).join(', ')}]`);
   return 0;
