@@ -5,8 +5,7 @@
  * small when they take effect. README "Single binary" has what they save, measured.
  *
  * What can change in a running V8: --heap-growing-percent (read at each GC) and
- * --max-semi-space-size (a cap the young generation checks as it grows; it starts at 1 MB, so
- * it applies from the first collection). Not --single-threaded-gc: set in a running V8 it leaves
+ * --max-semi-space-size (a cap the young generation checks when it grows; it starts small). Not --single-threaded-gc: set in a running V8 it leaves
  * a concurrent-marking job behind and V8 aborts at the next full GC ("Check failed:
  * concurrent_marking_handle_"), and NODE_OPTIONS refuses it. --v8-pool-size is Node's, read once
  * when the platform starts: NODE_OPTIONS=--v8-pool-size=1 gives it (the binary honours
