@@ -195,6 +195,10 @@ export const configSchema = z
         key: z.string().min(1).optional(),
         /** verify the broker's certificate (turn off only for a test broker) */
         rejectUnauthorized: z.boolean().default(true),
+        /** what lets retention delete a sample: the broker's PUBACK, or the fleet's retained confirmation (end-to-end) */
+        confirm: z.enum(['broker', 'fleet']).default('broker'),
+        /** with confirm: fleet, resend from the confirmed id when confirmation stays behind the broker's acknowledgements this long */
+        confirmTimeoutS: z.number().positive().default(60),
       })
       .optional(),
   })

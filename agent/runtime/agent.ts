@@ -7,7 +7,7 @@ import { reportsTagProblems, type Driver, type DriverContext, type SourceState, 
 import { descriptorOf, type SourceType } from '../../drivers/registry.ts';
 import { BatchWriter, Retention, SqliteBuffer } from '../buffer/index.ts';
 import { Plant } from '../plant/index.ts';
-import { Forwarder, kpiSnapshots } from '../forward/index.ts';
+import { describePlant, Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
@@ -93,12 +93,16 @@ export class Agent implements HealthPort {
             batchSize: up.batchSize,
             inFlight: up.inFlight,
             kpiIntervalMs: up.kpiIntervalS * 1000,
+            confirm: up.confirm,
+            confirmTimeoutMs: up.confirmTimeoutS * 1000,
           },
           this.log.child({ component: 'forwarder' }),
           {
             kpiSnapshots: () => kpiSnapshots(plant, this.kpis),
             onForwarded: (n) => this.metrics.forwardedSamples.inc(n),
             onState: (st) => this.metrics.upstreamConnected.set(st === 'connected' ? 1 : 0),
+            plantDescription: (instance) => describePlant(plant, instance),
+            hours: { kpis: this.kpis, options: { timezone: plant.site.timezone, keepMs: plant.buffer.rollupHourDays * 86_400_000 } },
           },
         )
       : null;
@@ -106,10 +110,12 @@ export class Agent implements HealthPort {
     const forwarder = this.forwarder;
     this.retention = new Retention(
       this.buffer,
-      forwarder ? () => forwarder.cursor : () => this.buffer.stats().lastId,
-      { maxBytes: plant.buffer.maxBytes, retainDays: plant.buffer.retainDays, rollupMinuteDays: plant.buffer.rollupMinuteDays, rollupHourDays: plant.buffer.rollupHourDays },
+      // confirm: fleet — only what the fleet confirmed (retention.ts: the cap still drops, counted)
+      forwarder ? () => forwarder.retainableUpTo : () => this.buffer.stats().lastId,
+      { maxBytes: plant.buffer.maxBytes, retainDays: plant.buffer.retainDays, rollupMinuteDays: plant.buffer.rollupMinuteDays, rollupHourDays: plant.buffer.rollupHourDays, deletableIs: up?.confirm === 'fleet' ? 'confirmed' : 'forwarded' },
       this.log.child({ component: 'retention' }),
     );
+    this.metrics.upstreamIds = forwarder ? () => ({ acked: forwarder.cursor, confirmed: forwarder.confirmation.confirmedId }) : undefined;
     this.metrics.bufferStats = () => {
       const h = this.health();
       return { backlog: h.buffer.backlog, bytes: h.buffer.bytes, droppedSamples: h.buffer.droppedSamples };
@@ -181,7 +187,14 @@ export class Agent implements HealthPort {
         deadLetters: stats.deadLetters,
       },
       upstream: fwd
-        ? { state: fwd.state, lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString() }
+        ? {
+            state: fwd.state,
+            lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString(),
+            confirm: fwd.confirmation.mode,
+            ackedId: fwd.cursor,
+            confirmedId: fwd.confirmation.confirmedAt === undefined ? null : fwd.confirmation.confirmedId,
+            confirmedAt: fwd.confirmation.confirmedAt === undefined ? null : new Date(fwd.confirmation.confirmedAt).toISOString(),
+          }
         : { state: 'disabled', lastAckAt: null },
     };
   }

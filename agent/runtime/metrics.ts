@@ -14,6 +14,8 @@ export class AgentMetrics {
   readonly upstreamConnected: Gauge;
   /** read at scrape time (set by the Agent): backlog, size and drops of the buffer */
   bufferStats: (() => { backlog: number; bytes: number; droppedSamples: number }) | undefined;
+  /** read at scrape time (set by the Agent with upstream): the broker-acknowledged cursor and the fleet-confirmed id */
+  upstreamIds: (() => { acked: number; confirmed: number }) | undefined;
 
   constructor(labels: { site: string; agent: string }) {
     this.registry.setDefaultLabels(labels);
@@ -38,6 +40,9 @@ export class AgentMetrics {
     stat('shopfloor_agent_buffer_backlog_samples', 'Samples not yet acknowledged upstream', (s) => s.backlog);
     stat('shopfloor_agent_buffer_bytes', 'Size of the buffer database and its WAL, bytes', (s) => s.bytes);
     stat('shopfloor_agent_buffer_dropped_samples', 'Unforwarded samples dropped at buffer.maxBytes, ever', (s) => s.droppedSamples);
+    const ids = (): { acked: number; confirmed: number } | undefined => this.upstreamIds?.();
+    new Gauge({ name: 'shopfloor_agent_upstream_acked_id', help: 'Highest sample id up to which the central broker acknowledged every batch', registers: [this.registry], collect() { const v = ids(); if (v) this.set(v.acked); } });
+    new Gauge({ name: 'shopfloor_agent_upstream_confirmed_id', help: 'Highest sample id the fleet confirmed as durably stored (upstream.confirm: fleet)', registers: [this.registry], collect() { const v = ids(); if (v) this.set(v.confirmed); } });
   }
 }
 
