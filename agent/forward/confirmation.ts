@@ -42,6 +42,8 @@ export class Confirmation {
   private at: number | undefined;
   /** since when confirmation has been behind the acknowledged cursor (undefined: it is not) */
   private behindSince: number | undefined;
+  /** rewinds since the confirmation last advanced: each doubles the next wait (a fleet that is down is not flooded) */
+  private misses = 0;
 
   constructor(
     private readonly meta: MetaStore,
@@ -79,13 +81,16 @@ export class Confirmation {
     }
     if (parsed.instance !== this.instance) return 'other-instance';
     const id = Math.min(parsed.confirmedId, lastId);
-    this.at = now;
+    // the fleet's own time of the confirmation (a retained one may be old), else its arrival
+    const at = parsed.at === undefined ? Number.NaN : Date.parse(parsed.at);
+    this.at = Number.isFinite(at) ? at : now;
     if (id <= this.confirmed) {
       this.persist();
       return 'stale';
     }
     this.confirmed = id;
     this.behindSince = undefined;
+    this.misses = 0;
     this.persist();
     return 'accepted';
   }
@@ -93,7 +98,8 @@ export class Confirmation {
   /**
    * True when the forwarder should resend from the confirmed id: confirmation (fleet mode) has
    * been behind the broker-acknowledged cursor `ackedId` for the timeout. The clock restarts
-   * after each verdict of true, so a rewind is followed by a whole timeout before the next.
+   * after each verdict of true, and the wait doubles with each rewind that brought no progress
+   * (at most 32 timeouts), so a fleet that is down is not sent the backlog again every timeout.
    */
   stalled(ackedId: number, now = Date.now()): boolean {
     if (this.mode !== 'fleet' || this.confirmed >= ackedId) {
@@ -104,9 +110,15 @@ export class Confirmation {
       this.behindSince = now;
       return false;
     }
-    if (now - this.behindSince < this.timeoutMs) return false;
+    if (now - this.behindSince < this.timeoutMs * 2 ** Math.min(this.misses, 5)) return false;
     this.behindSince = now;
+    this.misses++;
     return true;
+  }
+
+  /** Time without a connection does not count as a stall (no confirmation could arrive). */
+  connected(): void {
+    this.behindSince = undefined;
   }
 
   private persist(): void {

@@ -219,6 +219,7 @@ export class Forwarder {
     const c = this.client;
     if (!c) return;
     // the fleet's confirmation (retained: the latest arrives at once); with confirm: broker only reported
+    this.confirmation.connected();
     c.subscribe(this.topics.confirm, { qos: 1 });
     // status, plant and KPI snapshots first: MQTT keeps a client's QoS 1 publishes in order
     c.publish(this.topics.status, 'online', { qos: 1, retain: true });
