@@ -24,14 +24,18 @@ export class FakeFleet {
   private readonly held = new Map<string, { prev: number; last: number }[]>();
   private client: MqttClient | undefined;
 
+  private readonly clientId = `fleet-${Math.random().toString(36).slice(2)}`;
+
   constructor(
     private readonly url: string,
     /** `{prefix}/{site}/{agent}` */
     private readonly base: string,
+    /** a persistent session: the broker queues for the fleet while it is away */
+    private readonly session = false,
   ) {}
 
   async start(): Promise<void> {
-    const c = await mqtt.connectAsync(this.url, { clientId: `fleet-${Math.random().toString(36).slice(2)}`, clean: true, reconnectPeriod: 500 });
+    const c = await mqtt.connectAsync(this.url, { clientId: this.clientId, clean: !this.session, reconnectPeriod: 500 });
     this.client = c;
     c.on('message', (topic, payload) => {
       if (topic !== `${this.base}/samples`) return;
@@ -40,6 +44,12 @@ export class FakeFleet {
       this.store(m);
     });
     await c.subscribeAsync(`${this.base}/samples`, { qos: 1 });
+  }
+
+  /** Goes away (its session stays with the broker, which queues for it). */
+  async pause(): Promise<void> {
+    await this.client?.endAsync();
+    this.client = undefined;
   }
 
   contiguous(instance: string): number {
