@@ -78,6 +78,7 @@ export class HourPublisher {
   private epoch = 0;
   private timer: NodeJS.Timeout | undefined;
   private prunedAt = 0;
+  private stopped = false;
   /** revisions recorded since start (first publications included) */
   recorded = 0;
 
@@ -96,11 +97,16 @@ export class HourPublisher {
   }
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => this.tick(), this.opts.tickMs);
     this.timer.unref();
   }
 
+  /** No more rounds; acknowledgements arriving from now on are not recorded (the hours are resent after a restart). */
   stop(): void {
+    this.stopped = true;
+    this.epoch++;
+    this.flying.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -209,8 +215,17 @@ export class HourPublisher {
 
   /** Publishes unacknowledged revisions, oldest hours first, up to `inFlight` at a time. */
   private send(): void {
+    try {
+      this.sendSome();
+    } catch (err) {
+      // a busy or full database: what is not sent now is sent on the next tick
+      this.log.warn({ err }, 'hourly KPI components could not be read for sending; retried');
+    }
+  }
+
+  private sendSome(): void {
     let room = this.opts.inFlight - this.flying.size;
-    if (room <= 0) return;
+    if (room <= 0 || this.stopped) return;
     const store = this.buffer.publishedHours;
     for (const r of store.unsent(this.flying.size + room)) {
       const key = `${r.machine}\u0000${r.hourStart}`;
@@ -220,7 +235,12 @@ export class HourPublisher {
       const ok = this.sink(r.machine, r.payload, (err) => {
         if (epoch !== this.epoch || err) return;
         if (this.flying.get(key) === r.revision) this.flying.delete(key);
-        store.acked(r.machine, r.hourStart, r.revision);
+        try {
+          store.acked(r.machine, r.hourStart, r.revision);
+        } catch (e) {
+          // not recorded: the revision is sent again, and the fleet keeps the highest one anyway
+          this.log.warn({ err: e }, 'could not record an acknowledged hour; it will be sent again');
+        }
         setImmediate(() => this.send());
       });
       if (!ok) return;
