@@ -118,6 +118,9 @@ export const MIGRATIONS: readonly string[] = [
     hash       TEXT NOT NULL,
     -- the message of this revision until the broker acknowledged it, then NULL
     payload    TEXT,
+    -- when the broker acknowledged it (epoch ms): a broker that lost acknowledged messages
+    -- (confirm: fleet notices) gets the hours acknowledged since then again
+    acked_at   INTEGER,
     PRIMARY KEY (machine, hour_start)
   ) WITHOUT ROWID;
   CREATE INDEX upstream_hours_unsent ON upstream_hours (hour_start) WHERE payload IS NOT NULL;

@@ -20,7 +20,7 @@ export interface UnsentHour extends PublishedHour {
 export class PublishedHours {
   private readonly getStmt: Database.Statement<[string, number]>;
   private readonly putStmt: Database.Statement<[string, number, number, string, string]>;
-  private readonly ackStmt: Database.Statement<[string, number, number]>;
+  private readonly ackStmt: Database.Statement<[number, string, number, number]>;
   private readonly unsentStmt: Database.Statement<[number]>;
 
   constructor(private readonly db: Database.Database) {
@@ -29,7 +29,7 @@ export class PublishedHours {
       'INSERT INTO upstream_hours (machine, hour_start, revision, hash, payload) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (machine, hour_start) DO UPDATE SET revision = excluded.revision, hash = excluded.hash, payload = excluded.payload',
     );
-    this.ackStmt = db.prepare('UPDATE upstream_hours SET payload = NULL WHERE machine = ? AND hour_start = ? AND revision = ?');
+    this.ackStmt = db.prepare('UPDATE upstream_hours SET payload = NULL, acked_at = ? WHERE machine = ? AND hour_start = ? AND revision = ?');
     this.unsentStmt = db.prepare('SELECT machine, hour_start AS hourStart, revision, hash, payload FROM upstream_hours WHERE payload IS NOT NULL ORDER BY hour_start, machine LIMIT ?');
   }
 
@@ -43,8 +43,23 @@ export class PublishedHours {
   }
 
   /** The broker acknowledged this revision (a newer one recorded meanwhile stays unsent). */
-  acked(machine: string, hourStart: number, revision: number): void {
-    this.ackStmt.run(machine, hourStart, revision);
+  acked(machine: string, hourStart: number, revision: number, now = Date.now()): void {
+    this.ackStmt.run(now, machine, hourStart, revision);
+  }
+
+  /**
+   * Hours the broker acknowledged at or after `since` may have been lost with it: their hashes
+   * are cleared (the next look at them publishes a new revision), and the earliest such hour per
+   * machine is returned, from where they are to be examined again.
+   */
+  forgetAckedSince(since: number): Map<string, number> {
+    const out = new Map<string, number>();
+    this.db.transaction(() => {
+      const rows = this.db.prepare('SELECT machine, MIN(hour_start) AS h FROM upstream_hours WHERE acked_at >= ? AND payload IS NULL GROUP BY machine').all(since) as { machine: string; h: number }[];
+      for (const r of rows) out.set(r.machine, r.h);
+      this.db.prepare("UPDATE upstream_hours SET hash = '', acked_at = NULL WHERE acked_at >= ? AND payload IS NULL").run(since);
+    })();
+    return out;
   }
 
   /** Revisions not yet acknowledged, oldest hours first. */

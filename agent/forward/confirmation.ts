@@ -44,6 +44,8 @@ export class Confirmation {
   private behindSince: number | undefined;
   /** rewinds since the confirmation last advanced: each doubles the next wait (a fleet that is down is not flooded) */
   private misses = 0;
+  /** when the confirmed id last advanced, by this clock (at start: the start) */
+  advancedAt = Date.now();
 
   constructor(
     private readonly meta: MetaStore,
@@ -91,6 +93,7 @@ export class Confirmation {
     this.confirmed = id;
     this.behindSince = undefined;
     this.misses = 0;
+    this.advancedAt = now;
     this.persist();
     return 'accepted';
   }

@@ -53,8 +53,6 @@ export interface ForwarderHooks {
   plantDescription?: (instance: string) => unknown;
   /** hourly KPI components per machine: the KPI service and the site's zone */
   hours?: { kpis: HourKpis; options: Partial<HourPublisherOptions> & { timezone: string } };
-  /** the forwarder rewound to the confirmed id (confirm: fleet) */
-  onRewind?: (from: number, to: number) => void;
 }
 
 interface InFlight {
@@ -313,7 +311,11 @@ export class Forwarder {
   private publishPlant(): void {
     const c = this.client;
     if (!c?.connected || !this.hooks.plantDescription) return;
-    c.publish(this.topics.plant, JSON.stringify(this.hooks.plantDescription(this.instance)), { qos: 1, retain: true });
+    try {
+      c.publish(this.topics.plant, JSON.stringify(this.hooks.plantDescription(this.instance)), { qos: 1, retain: true });
+    } catch (err) {
+      this.log.warn({ err }, 'plant description failed; the samples are still forwarded');
+    }
   }
 
   private publishHour(machine: string, payload: string, done: (err?: Error) => void): boolean {
@@ -324,8 +326,13 @@ export class Forwarder {
   }
 
   private onConfirm(payload: Buffer): void {
-    const v = this.confirmation.receive(payload, this.buffer.stats().lastId);
-    if (v === 'invalid') this.log.warn({ topic: this.topics.confirm }, 'ignoring a confirmation that is not { instance, confirmedId, at }');
+    try {
+      const v = this.confirmation.receive(payload, this.buffer.stats().lastId);
+      if (v === 'invalid') this.log.warn({ topic: this.topics.confirm }, 'ignoring a confirmation that is not { instance, confirmedId, at }');
+    } catch (err) {
+      // not kept on disk (disk full): held in memory, written with the next confirmation
+      this.log.warn({ err }, 'could not persist the confirmed id');
+    }
   }
 
   /**
@@ -345,7 +352,8 @@ export class Forwarder {
     this.readPos = to;
     this.chainLast = to;
     this.persistCursor();
-    this.hooks.onRewind?.(from, to);
+    // hour messages the broker acknowledged since the confirmation last moved may be lost too
+    this.hours?.resendAckedSince(this.confirmation.advancedAt - this.opts.confirmTimeoutMs);
     this.idle = false;
     this.schedulePump();
   }

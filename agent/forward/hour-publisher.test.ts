@@ -2,7 +2,8 @@
  * Hourly KPI components on a real buffer and KPI service: each closed hour is published once per
  * machine with revision 1 and the components of `/api/kpis?groupBy=hour`; a late sample gives
  * exactly its hour revision 2 with changed components; the published state, the late-data marks
- * and unacknowledged revisions survive a restart; work per tick is bounded.
+ * and unacknowledged revisions survive a restart; hours a broker acknowledged and lost are
+ * published again; work per tick is bounded.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -140,6 +141,24 @@ describe('HourPublisher', () => {
     await settle();
     expect(sent).toHaveLength(12);
     expect(new Set(sent.map((m) => `${m.machine}@${m.payload.hourStart}`)).size).toBe(12);
+  });
+
+  it('publishes again, as a new revision, the hours a broker acknowledged since a given time (it lost them)', async () => {
+    const pub = publisher();
+    pub.tick();
+    await settle();
+    expect(sent).toHaveLength(12);
+    const first = new Map(sent.map((m) => [`${m.machine}@${m.payload.hourStart}`, m.payload.components]));
+    sent.length = 0;
+    pub.resendAckedSince(Date.now() + 60_000); // nothing acknowledged since then
+    pub.tick();
+    await settle();
+    expect(sent).toEqual([]);
+    pub.resendAckedSince(0);
+    pub.tick();
+    await settle();
+    expect(sent.map((m) => m.payload.revision)).toEqual(new Array<number>(12).fill(2));
+    for (const m of sent) expect(m.payload.components).toEqual(first.get(`${m.machine}@${m.payload.hourStart}`));
   });
 
   it('keeps revisions, late-data marks and unacknowledged messages across a restart', async () => {

@@ -56,6 +56,7 @@ export interface HourBuffer extends MetaStore {
     get(machine: string, hourStart: number): { revision: number; hash: string } | undefined;
     put(h: { machine: string; hourStart: number; revision: number; hash: string; payload: string }): void;
     acked(machine: string, hourStart: number, revision: number): void;
+    forgetAckedSince(since: number): Map<string, number>;
     unsent(limit: number): { machine: string; hourStart: number; revision: number; payload: string }[];
     prune(before: number): number;
   };
@@ -98,6 +99,8 @@ export class HourPublisher {
 
   start(): void {
     this.stopped = false;
+    // the horizon is set now: samples committed from here on with older times are late data
+    this.initHorizon(this.opts.now());
     this.timer = setInterval(() => this.tick(), this.opts.tickMs);
     this.timer.unref();
   }
@@ -124,6 +127,22 @@ export class HourPublisher {
       changed = true;
     }
     if (changed) this.persistDirty();
+  }
+
+  /**
+   * The broker lost messages it had acknowledged (confirm: fleet saw the samples stall): hours it
+   * acknowledged since `since` are examined again and published as a new revision.
+   */
+  resendAckedSince(since: number): void {
+    try {
+      for (const [machine, hourStart] of this.buffer.publishedHours.forgetAckedSince(since)) {
+        const d = this.dirty.get(machine);
+        if (d === undefined || hourStart < d) this.dirty.set(machine, hourStart);
+      }
+      this.persistDirty();
+    } catch (err) {
+      this.log.warn({ err }, 'could not mark the hours to publish again');
+    }
   }
 
   /** The connection is (re)established: what was in flight is sent again. */
@@ -158,13 +177,7 @@ export class HourPublisher {
   /** Examines the hours closed since the horizon; returns the budget left. */
   private advance(now: number, budget: number): number {
     const closedUntil = this.hourStart(now - this.opts.graceMs);
-    if (this.next === undefined) {
-      // a buffer's hours from its oldest sample on (an empty one: from now on)
-      const oldest = this.buffer.oldestTs();
-      this.next = Math.min(closedUntil, this.hourStart(oldest ?? closedUntil));
-      this.buffer.setMeta(HOURS_NEXT_KEY, String(this.next));
-    }
-    const from = this.next;
+    const from = this.initHorizon(now);
     if (from >= closedUntil) return budget;
     const machines = this.kpis.machineIds();
     const hours = Math.max(1, Math.floor(budget / Math.max(1, machines.length)));
@@ -173,6 +186,17 @@ export class HourPublisher {
     this.next = to;
     this.buffer.setMeta(HOURS_NEXT_KEY, String(to));
     return budget - machines.length * Math.round((to - from) / HOUR_MS);
+  }
+
+  /** The first time: a buffer's hours from its oldest sample on (an empty one: from now on). */
+  private initHorizon(now: number): number {
+    if (this.next !== undefined) return this.next;
+    const closedUntil = this.hourStart(now - this.opts.graceMs);
+    const oldest = this.buffer.oldestTs();
+    const next = Math.min(closedUntil, this.hourStart(oldest ?? closedUntil));
+    this.buffer.setMeta(HOURS_NEXT_KEY, String(next));
+    this.next = next;
+    return next;
   }
 
   /** Examines dirty machines' hours again, up to the horizon, within the budget. */

@@ -18,6 +18,8 @@ export class FakeFleet {
   readonly batches: SamplesMessage[] = [];
   /** the contiguous cursor per instance */
   readonly cursor = new Map<string, number>();
+  /** hourly components: the highest revision per `${instance} ${machine} ${hourStart}` */
+  readonly hours = new Map<string, { revision: number; components: Record<string, unknown> }>();
   /** publish confirmations (false: the fleet stalls) */
   confirming = true;
   lose: (m: SamplesMessage) => boolean = () => false;
@@ -38,12 +40,18 @@ export class FakeFleet {
     const c = await mqtt.connectAsync(this.url, { clientId: this.clientId, clean: !this.session, reconnectPeriod: 500 });
     this.client = c;
     c.on('message', (topic, payload) => {
+      if (topic.startsWith(`${this.base}/hours/`)) {
+        const h = JSON.parse(payload.toString('utf8')) as { instance: string; machine: string; hourStart: number; revision: number; components: Record<string, unknown> };
+        const key = `${h.instance} ${h.machine} ${h.hourStart}`;
+        if ((this.hours.get(key)?.revision ?? 0) < h.revision) this.hours.set(key, { revision: h.revision, components: h.components });
+        return;
+      }
       if (topic !== `${this.base}/samples`) return;
       const m = JSON.parse(payload.toString('utf8')) as SamplesMessage;
       if (this.lose(m)) return;
       this.store(m);
     });
-    await c.subscribeAsync(`${this.base}/samples`, { qos: 1 });
+    await c.subscribeAsync([`${this.base}/samples`, `${this.base}/hours/+`], { qos: 1 });
   }
 
   /** Goes away (its session stays with the broker, which queues for it). */
