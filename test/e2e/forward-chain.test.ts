@@ -179,7 +179,10 @@ upstream: { url: "mqtt://127.0.0.1:${uplink.port}", topicPrefix: ${prefix}, batc
       const rows = agent.kpis.kpis({ from: t0, to: closed, machine: m, groupBy: 'hour' });
       expect(rows).toHaveLength(expected);
       for (const r of rows) {
-        const revs = got.filter((x) => x.machine === m && x.hourStart === Date.parse(r.periodStart));
+        const all = got.filter((x) => x.machine === m && x.hourStart === Date.parse(r.periodStart));
+        // a revision in flight at a cut is sent again after the reconnect, the same message
+        const revs = all.filter((x, i) => all.findIndex((y) => y.revision === x.revision) === i);
+        for (const x of all) expect(x).toEqual(revs.find((y) => y.revision === x.revision));
         expect(revs.map((x) => x.revision), `${m} ${r.periodStart}`).toEqual(revs.map((_, i) => i + 1));
         expect(revs.at(-1)).toMatchObject({ agent: 'edge-k', site: 'plant-k', instance });
         expect(revs.at(-1)?.components).toEqual(r.components);
