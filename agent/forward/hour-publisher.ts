@@ -121,11 +121,14 @@ export class HourPublisher {
     const next = this.next;
     if (next === undefined) return;
     let changed = false;
+    // hours older than their rollups are kept are not published (a wrong clock's year-old sample)
+    const floor = this.opts.now() - this.opts.keepMs;
     for (const s of samples) {
       if (s.ts >= next) continue;
+      const ts = Math.max(s.ts, floor);
       const d = this.dirty.get(s.machine);
-      if (d !== undefined && d <= s.ts) continue;
-      this.dirty.set(s.machine, s.ts);
+      if (d !== undefined && d <= ts) continue;
+      this.dirty.set(s.machine, ts);
       changed = true;
     }
     if (changed) this.persistDirty();
