@@ -134,7 +134,10 @@ export function registerAuth(app: FastifyInstance, token: string | undefined, op
     if (auth !== undefined) {
       const wait = limiter.retryAfterS(req.ip);
       if (wait > 0) return rateLimited(reply, wait, undefined);
-      if (same(auth, bearer)) return;
+      if (same(auth, bearer)) {
+        limiter.succeeded(req.ip);
+        return;
+      }
       limiter.failed(req.ip);
     }
     if (sessions.valid(cookie(req.headers.cookie, opts.cookieName))) return;
