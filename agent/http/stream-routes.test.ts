@@ -1,0 +1,117 @@
+/**
+ * A client that stops reading /api/stream is dropped once maxBufferedBytes wait for it, so the
+ * server's memory for it stays bounded, while a client that reads keeps its stream. The feed
+ * here sends big, ever-changing tiles every few milliseconds: a stuck reader fills the kernel's
+ * socket buffers within a second, after which every byte would pile up in the server.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { DashboardModel, ShiftKpis } from './dashboard-model.ts';
+import type { TileStatus } from './machine-status.ts';
+import { LiveFeed, type FeedSource } from './live-feed.ts';
+import type { Health } from './ports.ts';
+import { registerStreamRoutes } from './stream-routes.ts';
+
+const TILE_NAME_BYTES = 5000;
+const TILES = 20;
+
+/** Only what the feed asks of the model: tiles that change on every call, and KPIs. */
+function churningModel(): DashboardModel {
+  let n = 0;
+  const tile = (id: string): TileStatus => ({
+    id,
+    name: `${id}:${n}:`.padEnd(TILE_NAME_BYTES, 'x'),
+    line: 'l',
+    product: null,
+    state: 'running',
+    stateSince: null,
+    lastKnownState: 'running',
+    lastSampleAt: null,
+    stale: false,
+    staleReasons: [],
+    sources: [],
+  });
+  const model = {
+    tiles: (): TileStatus[] => {
+      n++;
+      return Array.from({ length: TILES }, (_, i) => tile(`m${i}`));
+    },
+    shiftKpis: (): ShiftKpis => ({ shift: { name: 'day', start: '', end: '' }, now: '', rows: [] }) as unknown as ShiftKpis,
+  };
+  return model as unknown as DashboardModel;
+}
+
+const health = (): Health => ({ status: 'ok', sources: [], buffer: { samples: 0, backlog: 0, bytes: 0, droppedSamples: 0 }, upstream: { state: 'disabled', lastAckAt: null } }) as unknown as Health;
+const noCommits: FeedSource = { onCommit: () => undefined };
+
+function openStream(port: number): Socket {
+  const s = connect(port, '127.0.0.1');
+  s.write('GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+  return s;
+}
+
+describe('GET /api/stream: a slow reader', () => {
+  let app: FastifyInstance | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets) s.destroy();
+    await app?.close();
+  });
+
+  it('is dropped once maxBufferedBytes wait for it; a reading client keeps its stream', async () => {
+    app = Fastify();
+    const feed = new LiveFeed(churningModel(), health, noCommits, { statusEveryMs: 10, kpiEveryMs: 60_000 });
+    const maxBufferedBytes = 256 * 1024;
+    const dropped: number[] = [];
+    registerStreamRoutes(app, feed, { maxBufferedBytes, onDropped: (_remote, bytes) => dropped.push(bytes) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+
+    let readBytes = 0;
+    const reader = openStream(port);
+    reader.on('data', (c: Buffer) => (readBytes += c.length));
+    const stuck = openStream(port);
+    stuck.pause(); // reads its first 16 kB into the socket's buffer, then nothing
+    let stuckClosed = false;
+    stuck.on('close', () => (stuckClosed = true));
+    sockets.push(reader, stuck);
+
+    const deadline = Date.now() + 20_000;
+    while (dropped.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(dropped).toHaveLength(1);
+    // what the server held for it: the limit plus at most one tick's events
+    const oneTick = TILES * (TILE_NAME_BYTES + 400);
+    expect(dropped[0]).toBeGreaterThan(maxBufferedBytes);
+    expect(dropped[0]).toBeLessThan(maxBufferedBytes + oneTick);
+    expect(feed.clients).toBe(1);
+
+    // the reader is still served, well past what the stuck one could hold
+    const before = readBytes;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readBytes).toBeGreaterThan(before);
+    expect(dropped).toHaveLength(1);
+
+    // the stuck client, reading again, finds its stream closed
+    stuck.resume();
+    const end = Date.now() + 10_000;
+    while (!stuckClosed && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(stuckClosed).toBe(true);
+  });
+
+  it('a reader that keeps up is never dropped', async () => {
+    app = Fastify();
+    const feed = new LiveFeed(churningModel(), health, noCommits, { statusEveryMs: 10, kpiEveryMs: 60_000 });
+    const dropped: number[] = [];
+    registerStreamRoutes(app, feed, { maxBufferedBytes: 256 * 1024, onDropped: (_r, b) => dropped.push(b) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const reader = openStream((app.server.address() as { port: number }).port);
+    sockets.push(reader);
+    let readBytes = 0;
+    reader.on('data', (c: Buffer) => (readBytes += c.length));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(readBytes).toBeGreaterThan(1024 * 1024);
+    expect(dropped).toEqual([]);
+    expect(feed.clients).toBe(1);
+  });
+});
