@@ -15,8 +15,11 @@ import { pino } from 'pino';
 import { loadConfigText } from '../../config/index.ts';
 import { Agent } from '../../agent/runtime/agent.ts';
 import { inlineHashes } from '../../agent/http/security-headers.ts';
+import { chromium } from '../helpers/index.ts';
+import { launchChromium } from './dashboard-browser.ts';
 
 const TOKEN = 'a-long-enough-test-token-0123456789';
+const browserNeed = await chromium();
 
 interface Started {
   agent: Agent;
@@ -159,6 +162,41 @@ describe('HTTP hardening: the token-less loopback default', () => {
     // the bundle builds its elements through the CSSOM, never through a style attribute
     const js = await raw(s.port, '/assets/app.js');
     expect(js.body).not.toMatch(/setAttribute\(\s*["']style["']/);
+  });
+});
+
+describe('HTTP hardening: the CSP in a browser', () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await startAgent(`{ host: 127.0.0.1, port: 0, token: ${TOKEN} }`);
+  });
+  afterAll(async () => stopAgent(s));
+
+  it.skipIf(!browserNeed.available)('the login form, the dashboard and the plain page run under it with no violation', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+      const violations: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+      });
+      page.on('pageerror', (e) => violations.push(e.message));
+      await page.goto(`${s.base}/`);
+      // the login page's own style applies (its block is allowed by hash)
+      expect(await page.locator('button[type="submit"]').evaluate((b) => getComputedStyle(b).backgroundColor)).toBe('rgb(47, 129, 247)');
+      await page.fill('#token', TOKEN);
+      await Promise.all([page.waitForURL(`${s.base}/`), page.click('button[type="submit"]')]);
+      await page.waitForSelector('[data-testid="tile"][data-machine="press-1"]', { timeout: 10_000 });
+      // the inline theme script (allowed by its hash) runs: ?theme=light turns the static dark page light
+      await page.goto(`${s.base}/?theme=light`);
+      await page.waitForSelector('[data-testid="tile"][data-machine="press-1"]', { timeout: 10_000 });
+      expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+      await page.goto(`${s.base}/plain`);
+      await page.waitForSelector('tr[data-machine="press-1"]', { timeout: 10_000 });
+      expect(violations).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
 
