@@ -58,7 +58,12 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
   const { health, kpis, buffer, metrics, plant } = deps;
   const http = plant.http;
   // request lines are logged at info; the agent's own http log starts at warn
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    // no route takes more than a sign-in form; a request must arrive whole within 30 s (slow senders)
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+  });
 
   assertBindAllowed(http.host, http.token);
   // CSP, framing, nosniff, referrer on every answer (agent/http/security-headers.ts)
