@@ -108,6 +108,27 @@ function wantsHtml(req: FastifyRequest): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 }
 
+/**
+ * A form posted from another site (an operator's browser on a hostile page): the browser says so
+ * in Sec-Fetch-Site, or in an Origin that is not this Host. Scripts send neither and pass.
+ */
+export function crossSite(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== (req.headers.host ?? '').toLowerCase();
+  } catch {
+    return true; // "null" (a sandboxed frame) or garbage
+  }
+}
+
+function refuseCrossSite(reply: FastifyReply): FastifyReply {
+  const message = 'sign-in and sign-out are accepted from the pages of this agent only';
+  return reply.code(403).send({ error: 'forbidden', message, code: 'SFA_ERR_HTTP_UNAUTHORIZED' } satisfies ErrorBody);
+}
+
 function rateLimited(reply: FastifyReply, retryAfterS: number, html: string | undefined): FastifyReply {
   reply.code(429).header('retry-after', String(retryAfterS));
   if (html !== undefined) return reply.type('text/html; charset=utf-8').send(html);
@@ -160,6 +181,7 @@ export function registerAuth(app: FastifyInstance, token: string | undefined, op
   });
 
   app.post('/login', async (req, reply) => {
+    if (crossSite(req)) return refuseCrossSite(reply);
     const body = (req.body ?? {}) as { token?: unknown; next?: unknown };
     const next = safeNext(body.next);
     const wait = limiter.retryAfterS(req.ip);
@@ -172,8 +194,9 @@ export function registerAuth(app: FastifyInstance, token: string | undefined, op
     return reply.code(303).header('set-cookie', setCookie(req, sessions.create(), opts.cookieMaxAgeS)).header('location', next).send();
   });
 
-  // open, so that a screen whose session already expired can still clear its cookie
+  // open, so that a screen whose session already expired can still clear its cookie; never from another site
   app.post('/logout', async (req, reply) => {
+    if (crossSite(req)) return refuseCrossSite(reply);
     sessions.revoke(cookie(req.headers.cookie, opts.cookieName));
     return reply.code(303).header('set-cookie', setCookie(req, '', 0)).header('location', '/login').send();
   });

@@ -260,6 +260,14 @@ describe('HTTP hardening: with http.token', () => {
     // the old value, replayed as a stolen cookie would be
     expect((await raw(s.port, '/api/machines', { cookie: screenA })).status).toBe(401);
     expect((await raw(s.port, '/api/machines', { cookie: screenB })).status).toBe(200);
+    // another site cannot sign a screen out (or try tokens) through the operator's browser
+    const forged = await raw(s.port, '/logout', { cookie: screenB, origin: 'http://evil.example' }, 'POST');
+    expect(forged.status).toBe(403);
+    expect((await raw(s.port, '/logout', { cookie: screenB, 'sec-fetch-site': 'cross-site' }, 'POST')).status).toBe(403);
+    expect((await raw(s.port, '/api/machines', { cookie: screenB })).status).toBe(200);
+    const [h2, b2] = form({ token: TOKEN, next: '/' });
+    expect((await raw(s.port, '/login', { ...h2, 'sec-fetch-site': 'cross-site' }, 'POST', b2)).status).toBe(403);
+    expect((await raw(s.port, '/login', { ...h2, origin: `http://127.0.0.1:${s.port}`, 'sec-fetch-site': 'same-origin' }, 'POST', b2)).status).toBe(303);
     // served over plain HTTP: no Secure flag (a browser would then drop the cookie)
     const [headers, body] = form({ token: TOKEN, next: '/' });
     expect(String((await raw(s.port, '/login', headers, 'POST', body)).headers['set-cookie'])).not.toMatch(/Secure/);
