@@ -7,7 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import Fastify from 'fastify';
+import { registerAuth } from '../../agent/http/auth.ts';
+import { makeTestPki } from '../../drivers/mqtt/test-broker.ts';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -271,6 +275,33 @@ describe('HTTP hardening: with http.token', () => {
     // served over plain HTTP: no Secure flag (a browser would then drop the cookie)
     const [headers, body] = form({ token: TOKEN, next: '/' });
     expect(String((await raw(s.port, '/login', headers, 'POST', body)).headers['set-cookie'])).not.toMatch(/Secure/);
+  });
+});
+
+describe('HTTP hardening: the session cookie over TLS', () => {
+  it('is Secure when the sign-in came over TLS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sfa-hardening-tls-'));
+    const pki = makeTestPki(dir);
+    const app = Fastify({ https: { key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert) } });
+    try {
+      registerAuth(app as unknown as Parameters<typeof registerAuth>[0], TOKEN);
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (app.server.address() as { port: number }).port;
+      const [headers, body] = form({ token: TOKEN, next: '/' });
+      const setCookie = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: '/login', method: 'POST', headers, ca: readFileSync(pki.ca) }, (res) => {
+          res.resume();
+          resolve(String(res.headers['set-cookie'] ?? ''));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(setCookie).toMatch(/^sfa_session=[A-Za-z0-9_-]{43};/);
+      expect(setCookie).toMatch(/; Secure$/);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
