@@ -7,7 +7,7 @@
  * every screen out. Failed attempts (form or bearer) are rate-limited per remote address.
  *
  * Left open: GET /healthz (load balancers and monitoring probe it; it shows states and
- * counts, no data and no secrets) and the login page itself.
+ * counts, no data and no secrets), the login page itself and POST /logout.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
