@@ -87,14 +87,17 @@ export class LiveFeed {
   /** Sends a full snapshot to the new listener first (every tile, the KPIs, health). */
   subscribe(listener: FeedListener): () => void {
     if (this.stopped) throw new Error('the live feed is stopped');
-    const now = Date.now();
-    const iso = new Date(now).toISOString();
-    for (const t of this.model.tiles(now)) {
-      this.lastTile.set(t.id, JSON.stringify(t));
-      listener({ event: 'state', data: { ...t, now: iso } });
-    }
-    listener({ event: 'kpi', data: this.kpis(now, true) });
-    listener({ event: 'health', data: { ...this.health(), now: iso } });
+    // a snapshot that fails is reported; the browser stays and gets the tiles once they compute again
+    this.guarded(() => {
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      for (const t of this.model.tiles(now)) {
+        this.lastTile.set(t.id, JSON.stringify(t));
+        listener({ event: 'state', data: { ...t, now: iso } });
+      }
+      listener({ event: 'kpi', data: this.kpis(now, true) });
+      listener({ event: 'health', data: { ...this.health(), now: iso } });
+    });
     this.listeners.add(listener);
     this.ticker ??= setInterval(() => this.guarded(() => this.tick()), this.opts.statusEveryMs);
     return () => {

@@ -117,3 +117,35 @@ describe('GET /api/stream: a slow reader', () => {
     expect(dropped).toHaveLength(1);
   });
 });
+
+describe('the live feed, when the model throws (a bug, or data it cannot show)', () => {
+  it('reports the fault, keeps its listeners, and sends the tiles again once they compute', async () => {
+    let broken = true;
+    const good = churningModel(10);
+    const model = {
+      tiles: (now: number): TileStatus[] => {
+        if (broken) throw new RangeError('Invalid time value');
+        return good.tiles(now);
+      },
+      shiftKpis: (now: number): ShiftKpis => good.shiftKpis(now),
+    } as unknown as DashboardModel;
+    const faults: unknown[] = [];
+    const feed = new LiveFeed(model, health, noCommits, { statusEveryMs: 10, kpiEveryMs: 60_000, onFault: (err) => faults.push(err) });
+    const events: string[] = [];
+    const unsubscribe = feed.subscribe((ev) => events.push(ev.event));
+    try {
+      expect(faults).toHaveLength(1);
+      expect(feed.clients).toBe(1);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(faults.length).toBeGreaterThan(1); // every tick, each one caught
+      expect(events.filter((e) => e === 'state')).toEqual([]);
+      broken = false;
+      await new Promise((r) => setTimeout(r, 100));
+      expect(events.filter((e) => e === 'state').length).toBeGreaterThanOrEqual(TILES);
+      expect(feed.clients).toBe(1);
+    } finally {
+      unsubscribe();
+      feed.stop();
+    }
+  });
+});
