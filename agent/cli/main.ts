@@ -58,6 +58,8 @@ async function runAgent(config: Config, log: Logger): Promise<number> {
   // not pay; the demo plant (an OPC UA server and a broker) only when it is enabled
   const { Agent } = await import('../runtime/agent.ts');
   const agent = new Agent(config, log, { startSimulator: async (c, l) => (await import('./simulator-hook.ts')).startDemoPlant(c, l) });
+  // the last net: a component's bug restarts the component; one nobody can place ends the process (agent/runtime/supervisor.ts)
+  agent.supervisor.installProcessHandlers(() => process.exit(EXIT.RUNTIME));
   try {
     await agent.start();
   } catch (err) {

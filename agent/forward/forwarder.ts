@@ -149,6 +149,8 @@ export class Forwarder {
   }
 
   start(): void {
+    // a supervisor restarts the forwarder with stop() and start()
+    this.stopping = false;
     const o = this.opts;
     const tls: Partial<IClientOptions> = {};
     try {

@@ -14,6 +14,7 @@ import { startHttp, type Health, type HealthPort, type HttpServer } from '../htt
 import { KpiService } from '../kpi-query/index.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
+import { Supervisor } from './supervisor.ts';
 
 export interface SourceStatus {
   id: string;
@@ -43,6 +44,8 @@ export class Agent implements HealthPort {
   readonly buffer: SqliteBuffer;
   readonly kpis: KpiService;
   readonly metrics: AgentMetrics;
+  /** restarts a component that fails unexpectedly (agent/runtime/supervisor.ts) */
+  readonly supervisor: Supervisor;
   private readonly writer: BatchWriter;
   private readonly drivers: Driver[] = [];
   private readonly status = new Map<string, SourceStatus>();
@@ -74,6 +77,7 @@ export class Agent implements HealthPort {
     });
     this.kpis = new KpiService(plant, this.buffer);
     this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId });
+    this.supervisor = new Supervisor(this.log.child({ component: 'supervisor' }), this.metrics.unexpectedErrors);
     const up = plant.upstream;
     this.forwarder = up
       ? new Forwarder(
@@ -128,8 +132,10 @@ export class Agent implements HealthPort {
       if (!this.hooks.startSimulator) throw new AgentError('SFA_ERR_SIMULATOR_START', 'no simulator available in this build');
       this.simulator = await this.hooks.startSimulator(plant, this.log);
     }
-    this.retention.start();
-    this.forwarder?.start();
+    const retention = this.retention;
+    await this.supervisor.start({ name: 'retention', start: () => retention.start(), stop: () => retention.stop() });
+    const forwarder = this.forwarder;
+    if (forwarder) await this.supervisor.start({ name: 'forwarder', start: () => forwarder.start(), stop: () => forwarder.stop() });
     // without any stateMap there is nothing to map: samples pass through as they are
     const normalise = plant.mapsStates ? (s: Sample): Sample => plant.normalise(s) : undefined;
     for (const src of plant.sources) {
@@ -138,12 +144,13 @@ export class Agent implements HealthPort {
       // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
       const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
       this.drivers.push(driver);
-      await driver.start(this.contextFor(src.id, normalise));
+      const ctx = this.contextFor(src.id, normalise);
+      await this.supervisor.start({ name: `source ${src.id}`, start: () => driver.start(ctx), stop: () => driver.stop() });
     }
     // every KPI query needs the order book: read it now, not on the first request after a restart
     this.kpis.prepare();
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log });
+    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log, faults: this.supervisor });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
   }
@@ -152,6 +159,7 @@ export class Agent implements HealthPort {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.supervisor.stop();
     await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
     this.writer.flush();
     if (this.http) await this.http.close();

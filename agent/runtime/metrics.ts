@@ -12,6 +12,7 @@ export class AgentMetrics {
   readonly sourceConnected: Gauge<'source' | 'type'>;
   readonly forwardedSamples: Counter;
   readonly upstreamConnected: Gauge;
+  readonly unexpectedErrors: Counter<'component'>;
   /** read at scrape time (set by the Agent): backlog, size and drops of the buffer */
   bufferStats: (() => { backlog: number; bytes: number; droppedSamples: number }) | undefined;
   /** read at scrape time (set by the Agent with upstream): the broker-acknowledged cursor and the fleet-confirmed id */
@@ -25,6 +26,7 @@ export class AgentMetrics {
     this.sourceConnected = new Gauge({ name: 'shopfloor_agent_source_connected', help: '1 when the source is connected', labelNames: ['source', 'type'], registers: [this.registry] });
     this.forwardedSamples = new Counter({ name: 'shopfloor_agent_forwarded_samples_total', help: 'Samples acknowledged (PUBACK) by the central broker, resends included', registers: [this.registry] });
     this.upstreamConnected = new Gauge({ name: 'shopfloor_agent_upstream_connected', help: '1 when the central broker is connected', registers: [this.registry] });
+    this.unexpectedErrors = new Counter({ name: 'shopfloor_agent_unexpected_errors_total', help: 'Unexpected failures (bugs) caught by the supervisor, per component; the component was restarted', labelNames: ['component'], registers: [this.registry] });
     const stats = (): { backlog: number; bytes: number; droppedSamples: number } | undefined => this.bufferStats?.();
     const stat = (name: string, help: string, pick: (s: { backlog: number; bytes: number; droppedSamples: number }) => number): void => {
       new Gauge({
