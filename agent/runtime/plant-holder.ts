@@ -8,8 +8,11 @@ import { Plant } from '../plant/index.ts';
 
 export class PlantHolder {
   private current: Plant;
-  /** methods bound to the current Plant, made once per Plant (a view's method is a hot path) */
-  private bound = new Map<PropertyKey, unknown>();
+  /**
+   * one forwarder per method, made once: it calls the method of whichever Plant is current at
+   * call time, so a part that kept `plant.series` (or bound it) follows a swap as well
+   */
+  private readonly methods = new Map<PropertyKey, unknown>();
   /** a Plant-typed view of whichever Plant is current */
   readonly view: Plant;
 
@@ -20,9 +23,12 @@ export class PlantHolder {
       get: (_t, key) => {
         const v: unknown = Reflect.get(this.current, key, this.current);
         if (typeof v !== 'function') return v;
-        let b = this.bound.get(key);
-        if (b === undefined) this.bound.set(key, (b = (v as (...a: unknown[]) => unknown).bind(this.current)));
-        return b;
+        let m = this.methods.get(key);
+        if (m === undefined) {
+          m = (...args: unknown[]): unknown => (Reflect.get(this.current, key) as (...a: unknown[]) => unknown).apply(this.current, args);
+          this.methods.set(key, m);
+        }
+        return m;
       },
       has: (_t, key) => Reflect.has(this.current, key),
       ownKeys: () => Reflect.ownKeys(this.current),
@@ -40,6 +46,5 @@ export class PlantHolder {
 
   swap(next: Plant): void {
     this.current = next;
-    this.bound = new Map();
   }
 }
