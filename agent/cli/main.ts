@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
-import { collectSecrets, Redactor } from '../runtime/redact.ts';
+import { collectSecrets, guardStdio, Redactor } from '../runtime/redact.ts';
 import { SignalInbox, serveUntilStopped } from '../runtime/lifecycle.ts';
 import { ServiceNotifier } from '../runtime/sd-notify.ts';
 import { parseDocument } from 'yaml';
@@ -113,9 +113,12 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         return;
       }
       const redactor = new Redactor(collectSecrets(config));
+      // the log redacts its own lines; libraries' console output and Node's own reports go here
+      const unguard = guardStdio(redactor);
       const log = createLogger(config.agent.logLevel, { redactor });
       code = await runAgent(file, config, log, redactor);
       log.flush();
+      unguard();
     });
 
   program

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.ts';
-import { collectSecrets, Redactor, REDACTED } from './redact.ts';
+import { collectSecrets, guardStdio, Redactor, REDACTED } from './redact.ts';
 
 const config = {
   sources: [
@@ -40,5 +40,18 @@ describe('secrets', () => {
     const all = lines.join('');
     for (const s of ['upstream-pw', 'url%40pass', 'mqtt-pw-1', 'tok-0123456789abcdef']) expect(all).not.toContain(s);
     expect(all).toContain(REDACTED);
+  });
+});
+
+describe('guardStdio', () => {
+  it('redacts what else is written to a stream, strings and buffers, until restored', () => {
+    const written: unknown[] = [];
+    const stream = { write: (c: unknown) => written.push(c) > 0 } as unknown as NodeJS.WriteStream;
+    const restore = guardStdio(new Redactor(['hunter2-pw']), [stream]);
+    stream.write('warn: login hunter2-pw failed\n');
+    stream.write(Buffer.from('at mqtt://u:p4ss@h:1883\n'));
+    restore();
+    stream.write('hunter2-pw');
+    expect(written).toEqual([`warn: login ${REDACTED} failed\n`, `at mqtt://u:${REDACTED}@h:1883\n`, 'hunter2-pw']);
   });
 });

@@ -91,3 +91,27 @@ function escapeRegExp(s: string): string {
 export function redactingDestination(out: Pick<Writable, 'write'>, redactor: Redactor): { write(line: string): boolean } {
   return { write: (line: string) => out.write(redactor.redact(line)) };
 }
+
+/**
+ * Redacts whatever else the process writes to stdout and stderr (a library's console.warn, an
+ * uncaught error's stack printed by Node): the log's own lines are already redacted, this covers
+ * the writes that do not go through it. Returns the function that restores the streams.
+ */
+export function guardStdio(redactor: Redactor, streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): () => void {
+  const restore: (() => void)[] = [];
+  for (const stream of streams) {
+    const original = stream.write;
+    const write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+      const out = text === undefined ? chunk : redactor.redact(text);
+      return (original as (c: unknown, ...r: unknown[]) => boolean).call(this, out, ...rest);
+    };
+    stream.write = write as typeof stream.write;
+    restore.push(() => {
+      stream.write = original;
+    });
+  }
+  return () => {
+    for (const r of restore) r();
+  };
+}

@@ -86,6 +86,7 @@ ${sources}`;
     };
     const reload = async (text: string): Promise<Healthz> => {
       const before = (await health()).config.lastReload;
+      const n0 = n;
       writeFileSync(file, text);
       agent?.signal('SIGHUP');
       return waitFor(
@@ -95,7 +96,11 @@ ${sources}`;
         },
         20_000,
         'the reload to be applied',
-      );
+      ).then((h) => {
+        // `a` was receiving while the reload happened
+        expect(n).toBeGreaterThan(n0);
+        return h;
+      });
     };
     try {
       await send('b', 1);
@@ -141,7 +146,7 @@ ${sources}`;
     const missing: number[] = [];
     for (let i = 1; i <= n; i++) if (!a.has(i)) missing.push(i);
     expect(missing).toEqual([]);
-    expect(n).toBeGreaterThan(100);
+    expect(n).toBeGreaterThan(20);
     expect(values('m-b')).toEqual([1]);
     db.close();
 
