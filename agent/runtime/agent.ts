@@ -154,15 +154,12 @@ export class Agent implements HealthPort {
 
   private async startSource(src: PlantSource): Promise<void> {
     const plant = this.plant;
-    // without any stateMap there is nothing to map; read through the view: a reload's new
-    // stateMaps apply to sources it leaves running
-    const normalise = plant.mapsStates ? (s: Sample): Sample => this.plant.normalise(s) : undefined;
     this.log.debug({ source: src.id }, 'starting source');
     this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
     // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
     const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
     this.drivers.push(driver);
-    await driver.start(this.contextFor(src.id, normalise));
+    await driver.start(this.contextFor(src.id));
   }
 
   private async stopSource(id: string): Promise<void> {
@@ -309,7 +306,7 @@ export class Agent implements HealthPort {
     };
   }
 
-  private contextFor(sourceId: string, normalise: ((s: Sample) => Sample) | undefined): DriverContext {
+  private contextFor(sourceId: string): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
     const stored = this.metrics.samplesStored.labels(sourceId);
@@ -325,7 +322,10 @@ export class Agent implements HealthPort {
           bound.see(s.machine, s.signal);
         }
       }
-      return normalise ? samples.map(normalise) : samples;
+      // the current Plant's state decoders (a reload's new stateMaps apply to sources it leaves
+      // running); without any stateMap there is nothing to map and samples pass as they are
+      const current = this.plantHolder.plant;
+      return current.mapsStates ? samples.map((x) => current.normalise(x)) : samples;
     };
     return {
       log,

@@ -55,9 +55,10 @@ ${sources}`;
 
   it('adds, removes and changes sources while the untouched one loses no sample; an invalid config is rejected', async () => {
     writeFileSync(file, config(source('a') + source('b')));
-    agent = new AgentChild(['run', '-c', file]);
+    // the launcher reports its entry once its signal handlers exist, before it loads the agent
+    agent = new AgentChild(['run', '-c', file], { SFA_REPORT_ENTRY: '1' });
+    await waitFor(() => agent?.output.includes('entry: '), 30_000, 'the launcher to start');
     // a SIGHUP while the agent is still loading its modules: queued (Node's default would kill it)
-    await new Promise((r) => setTimeout(r, 400));
     agent.signal('SIGHUP');
     const port = await agent.httpPort();
     const health = (): Promise<Healthz> => getJson<Healthz>(port, '/healthz');
