@@ -36,6 +36,8 @@ export const ERRORS = {
   SFA_ERR_UNEXPECTED: 'a component of the agent failed unexpectedly (a bug): it was restarted and the agent kept running; report the log line with its stack',
   SFA_ERR_KPI_QUERY: 'the KPI query cannot be answered as asked: "to" must be after "from", groupBy=shift needs shifts[] in the config, and a range with too many windows must be narrowed (or grouped coarser)',
   SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
+  SFA_ERR_RELOAD_REJECTED: 'the reloaded config is not valid: the agent keeps running on the old one; fix each path shown (`shopfloor-agent check`) and reload again',
+  SFA_ERR_SHUTDOWN_TIMEOUT: 'the agent did not finish stopping within its deadline (10 s) and exited with code 1: the log line names the step that hung; samples not committed are redelivered by sources that acknowledge after commit',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -114,6 +114,13 @@ export class Supervisor {
     if (e.component && !this.stopped) this.scheduleRestart(e);
   }
 
+  /** A component that was stopped for good (a source removed by a reload): never restarted. */
+  forget(name: string): void {
+    const e = this.entries.get(name);
+    if (e?.restartTimer) clearTimeout(e.restartTimer);
+    this.entries.delete(name);
+  }
+
   /** No more restarts (the agent is stopping). */
   stop(): void {
     this.stopped = true;
