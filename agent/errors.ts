@@ -30,8 +30,14 @@ export const ERRORS = {
   SFA_ERR_HTTP_UNAUTHORIZED: 'the request carries no valid access token: send Authorization: Bearer <http.token>, or sign in at /login',
   SFA_ERR_HTTP_NOT_FOUND: 'no such route or machine: GET /api/machines lists the machine ids, the README lists the routes',
   SFA_ERR_HTTP_INTERNAL: 'the agent failed to answer a request: the cause is in its log, on the "request failed" line with the request id the answer gives; report it with that line',
+  SFA_ERR_HTTP_HOST: 'the request names a Host this agent does not answer to (a DNS-rebinding guard): open the dashboard by the bind address, localhost, or add the name to http.allowedHosts',
+  SFA_ERR_HTTP_RATE_LIMITED: 'too many failed sign-ins from this address: wait the Retry-After seconds, then sign in with the right http.token',
+  SFA_ERR_HTTP_BUSY: 'the agent serves as many live streams as http.maxStreams allows: close a dashboard tab or raise http.maxStreams; the browser retries by itself',
+  SFA_ERR_UNEXPECTED: 'a component of the agent failed unexpectedly (a bug): it was restarted and the agent kept running; report the log line with its stack',
   SFA_ERR_KPI_QUERY: 'the KPI query cannot be answered as asked: "to" must be after "from", groupBy=shift needs shifts[] in the config, and a range with too many windows must be narrowed (or grouped coarser)',
   SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
+  SFA_ERR_RELOAD_REJECTED: 'the reloaded config is not valid: the agent keeps running on the old one; fix each path shown (`shopfloor-agent check`) and reload again',
+  SFA_ERR_SHUTDOWN_TIMEOUT: 'the agent did not finish stopping within its deadline (10 s) and exited with code 1: the log line names the step that hung; samples not committed are redelivered by sources that acknowledge after commit',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

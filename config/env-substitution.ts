@@ -4,7 +4,14 @@
  * set (it may be empty); `${NAME:-default}` uses the default when NAME is unset or empty (like
  * the shell); `$${NAME}` is the literal text `${NAME}`. A substituted value is always a string:
  * `port: ${PORT}` does not become a number.
+ *
+ * Secrets kept in files: `${credential:NAME}` is the content of `$CREDENTIALS_DIRECTORY/NAME`
+ * (systemd's `LoadCredential=`, config/deploy/README.md) and `${file:/absolute/path}` the content
+ * of that file; one trailing newline is dropped (editors add it). A missing file is a problem
+ * naming the path, never the content.
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, type Document } from 'yaml';
 import type { ErrorCode } from '../agent/errors.ts';
 import { formatPath, type PathSegment } from './problem-format.ts';
@@ -27,6 +34,8 @@ export interface Substitution {
 }
 
 const REFERENCE = /\$(\$?)\{([^}]*)\}/g;
+const FILE_REFERENCE = /^(credential|file):([\s\S]+)$/;
+const CREDENTIAL_NAME = /^[A-Za-z0-9_.@-]+$/;
 const NAME_WITH_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 /** keys whose values are secrets: never echoed, and better not written into the file */
 export const SECRET_KEY = /^(password|token)$/i;
@@ -54,6 +63,14 @@ export function substituteEnv(doc: Document, env: Record<string, string | undefi
       const value = raw.replace(REFERENCE, (whole, escape: string, inner: string) => {
         if (escape) return whole.slice(1);
         const where = formatPath(path);
+        const fileRef = FILE_REFERENCE.exec(inner);
+        if (fileRef) {
+          touched = true;
+          const read = readSecretFile(fileRef[1] as 'credential' | 'file', fileRef[2] ?? '', env);
+          if (read.ok) return read.value;
+          out.problems.push({ code: 'SFA_ERR_CONFIG_ENV', path: where, segments: path, message: read.message });
+          return whole;
+        }
         const m = NAME_WITH_DEFAULT.exec(inner);
         if (!m) {
           out.problems.push({ code: 'SFA_ERR_CONFIG_ENV', path: where, segments: path, message: `malformed reference "\${${inner}}": write \${NAME} or \${NAME:-default} (or $\${…} for the literal text)` });
@@ -77,4 +94,27 @@ export function substituteEnv(doc: Document, env: Record<string, string | undefi
   };
   walk(doc.contents, []);
   return out;
+}
+
+type SecretRead = { ok: true; value: string } | { ok: false; message: string };
+
+/** Reads `${credential:NAME}` / `${file:PATH}`; a message names the file, never its content. */
+function readSecretFile(kind: 'credential' | 'file', ref: string, env: Record<string, string | undefined>): SecretRead {
+  let file: string;
+  if (kind === 'credential') {
+    const dir = env.CREDENTIALS_DIRECTORY;
+    if (!CREDENTIAL_NAME.test(ref)) return { ok: false, message: `credential name "${ref}" may hold only letters, digits and . _ - @` };
+    if (!dir) return { ok: false, message: `\${credential:${ref}} needs CREDENTIALS_DIRECTORY (set by systemd for LoadCredential=${ref}:…): run the agent as the service, or use \${file:/path}` };
+    file = join(dir, ref);
+  } else {
+    if (!isAbsolute(ref)) return { ok: false, message: `\${file:${ref}} needs an absolute path` };
+    file = ref;
+  }
+  try {
+    return { ok: true, value: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'unreadable';
+    return { ok: false, message: `cannot read ${kind} file ${file} (${why})` };
+  }
 }

@@ -127,8 +127,14 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8080),
         token: z.string().min(16, 'a token of at least 16 characters').optional(),
+        /** more names the dashboard is reached by (a proxy, a DNS name); the bind address and localhost are always allowed; "*" turns the Host check off */
+        allowedHosts: z.array(z.string().min(1).max(253)).max(64).default([]),
+        /** origins allowed to frame the dashboard (kiosk portals); empty: no framing at all */
+        frameAncestors: z.array(z.string().regex(/^(https?:\/\/[^\s;,']+|'self')$/, "an origin like https://portal.example or 'self'")).max(16).default([]),
+        /** live streams (/api/stream) served at once; one more gets 503 */
+        maxStreams: z.number().int().min(1).max(10_000).default(32),
       })
-      .default({ host: '127.0.0.1', port: 8080 }),
+      .default({ host: '127.0.0.1', port: 8080, allowedHosts: [], frameAncestors: [], maxStreams: 32 }),
     simulator: z
       .strictObject({
         enabled: z.boolean().default(false),
@@ -195,6 +201,10 @@ export const configSchema = z
         key: z.string().min(1).optional(),
         /** verify the broker's certificate (turn off only for a test broker) */
         rejectUnauthorized: z.boolean().default(true),
+        /** what lets retention delete a sample: the broker's PUBACK, or the fleet's retained confirmation (end-to-end) */
+        confirm: z.enum(['broker', 'fleet']).default('broker'),
+        /** with confirm: fleet, resend from the confirmed id when confirmation stays behind the broker's acknowledgements this long */
+        confirmTimeoutS: z.number().positive().default(60),
       })
       .optional(),
   })

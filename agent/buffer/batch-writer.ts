@@ -13,6 +13,8 @@ export interface BatchWriterOptions {
   onError: (err: unknown) => void;
   /** after a failed commit, the next attempt waits this long (ms) instead of retrying per sample */
   retryMs: number;
+  /** after each committed transaction: its rows and how long it took (metrics, watchdog) */
+  onCommit: (rows: number, seconds: number) => void;
 }
 
 export const BATCH_WRITER_DEFAULTS: BatchWriterOptions = {
@@ -20,6 +22,7 @@ export const BATCH_WRITER_DEFAULTS: BatchWriterOptions = {
   maxDelayMs: 100,
   onError: () => {},
   retryMs: 250,
+  onCommit: () => {},
 };
 
 export class BatchWriter {
@@ -28,6 +31,8 @@ export class BatchWriter {
   private readonly opts: BatchWriterOptions;
   /** the last commit failed: wait for the retry timer rather than failing again at every sample */
   private failing = false;
+  /** when a transaction last committed (ms); the service watchdog asks whether commits keep up */
+  lastCommitAt: number | undefined;
 
   constructor(
     private readonly buffer: SqliteBuffer,
@@ -60,7 +65,7 @@ export class BatchWriter {
     this.clearTimer();
     for (let i = 0; i < batch.length; i += this.opts.maxRows) {
       try {
-        this.buffer.commit(batch.slice(i, i + this.opts.maxRows));
+        this.timedCommit(batch.slice(i, i + this.opts.maxRows));
       } catch (err) {
         // queued samples that did not make it go back to pending; the caller's own are its to retry
         if (i < queued) this.pending.unshift(...batch.slice(i, queued));
@@ -75,7 +80,7 @@ export class BatchWriter {
     while (this.pending.length > 0) {
       const batch = this.pending.slice(0, this.opts.maxRows);
       try {
-        this.buffer.commit(batch);
+        this.timedCommit(batch);
       } catch (err) {
         this.failing = true;
         this.opts.onError(err);
@@ -91,6 +96,13 @@ export class BatchWriter {
       this.failing = false;
       this.pending.splice(0, batch.length);
     }
+  }
+
+  private timedCommit(batch: readonly Sample[]): void {
+    const t0 = performance.now();
+    this.buffer.commit(batch);
+    this.lastCommitAt = Date.now();
+    this.opts.onCommit(batch.length, (performance.now() - t0) / 1000);
   }
 
   private clearTimer(): void {

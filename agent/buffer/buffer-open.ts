@@ -1,6 +1,6 @@
 /** Opening buffer.db: the file, its pragmas and its schema, and the counters a buffer starts from. */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { AgentError } from '../errors.ts';
 import { sqliteNativeBinding } from '../sea/index.ts';
 import { migrate } from './migrations.ts';
@@ -9,7 +9,10 @@ import type { BufferOptions } from './sqlite-buffer.ts';
 export function openBufferDb(path: string, opts: Pick<BufferOptions, 'dataDir' | 'synchronous' | 'readonly' | 'maxPageCount'>): Database.Database {
   let db: Database.Database;
   try {
-    if (!opts.readonly) mkdirSync(opts.dataDir, { recursive: true });
+    if (!opts.readonly) {
+      mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+      privateFiles(path);
+    }
     db = new Database(path, { readonly: opts.readonly, fileMustExist: opts.readonly, ...sqliteNativeBinding(opts.dataDir) });
   } catch (e) {
     throw new AgentError('SFA_ERR_BUFFER_OPEN', `cannot open ${path}: ${(e as Error).message}`, { cause: e });
@@ -28,6 +31,22 @@ export function openBufferDb(path: string, opts: Pick<BufferOptions, 'dataDir' |
     migrate(db);
   }
   return db;
+}
+
+/**
+ * The buffer holds the plant's data: readable by the agent's user only. buffer.db is created
+ * 0600 before SQLite opens it (SQLite gives its -wal and -shm the database file's mode), and
+ * files an older agent left 0644 are tightened.
+ */
+function privateFiles(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      // not ours to change (another owner): SQLite still opens it when it may
+    }
+  }
 }
 
 /** The number of stored samples and the highest id ever handed out (meta 'last_id' outlives deletes). */

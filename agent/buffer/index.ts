@@ -8,3 +8,4 @@ export * from './rollups.ts';
 export { RollupStore } from './rollup-store.ts';
 export * from './retention.ts';
 export type { HourSeries, LocatedSample } from './kpi-reads.ts';
+export type { PublishedHour, PublishedHours, UnsentHour } from './published-hours.ts';

@@ -103,6 +103,28 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (machine, signal)
   ) WITHOUT ROWID;
   `,
+  // 4: the fleet (agent/forward) — the buffer's instance (a random UUID: a wiped buffer restarts
+  // ids at 1 under a new instance, so upstream keys samples on (instance, id)), and the hourly KPI
+  // components published upstream: revision and hash per (machine, hour) so late data publishes
+  // a new revision only when an hour's components changed; payload kept until PUBACKed
+  `
+  INSERT OR IGNORE INTO meta (key, value) VALUES ('instance',
+    lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-' ||
+    substr('89ab', 1 + (abs(random()) % 4), 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
+  CREATE TABLE upstream_hours (
+    machine    TEXT NOT NULL,
+    hour_start INTEGER NOT NULL,
+    revision   INTEGER NOT NULL,
+    hash       TEXT NOT NULL,
+    -- the message of this revision until the broker acknowledged it, then NULL
+    payload    TEXT,
+    -- when the broker acknowledged it (epoch ms): a broker that lost acknowledged messages
+    -- (confirm: fleet notices) gets the hours acknowledged since then again
+    acked_at   INTEGER,
+    PRIMARY KEY (machine, hour_start)
+  ) WITHOUT ROWID;
+  CREATE INDEX upstream_hours_unsent ON upstream_hours (hour_start) WHERE payload IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -88,6 +88,26 @@ describe('Retention', () => {
     b.close();
   });
 
+  it('with confirm: fleet, ages out only confirmed samples; the cap still drops unconfirmed ones, counted and reported as unconfirmed', async () => {
+    const b = new SqliteBuffer({ dataDir: dir });
+    for (let i = 0; i < 60; i++) b.commit(samples(2000, NOW - 30 * DAY, 10, i * 2000)); // all older than retainDays
+    const log = recorder();
+    const confirmed = 10_000;
+    const aging = new Retention(b, () => confirmed, { maxBytes: 1e12, retainDays: 14, now: () => NOW, deletableIs: 'confirmed' }, log);
+    await aging.runOnce();
+    // by age: exactly the confirmed ones
+    expect(b.oldestId()).toBe(confirmed + 1);
+    expect(b.droppedSamples()).toBe(0);
+    const cap = Math.floor(b.stats().bytes * 0.5);
+    const capped = new Retention(b, () => confirmed, { maxBytes: cap, retainDays: 14, now: () => NOW, deletableIs: 'confirmed', episodeQuietMs: 0 }, log);
+    await capped.runOnce();
+    // a full disk must not stop ingest: unconfirmed samples go at the cap, oldest first, every one counted
+    expect(b.droppedSamples()).toBe((b.oldestId() as number) - 1 - confirmed);
+    expect(b.droppedSamples()).toBeGreaterThan(0);
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([expect.stringMatching(/dropping unconfirmed \(not yet stored by the fleet\) samples/)]);
+    b.close();
+  });
+
   it('on SQLITE_FULL makes room inside the file instead of failing: ingest continues, drops counted', async () => {
     // max_page_count makes SQLite answer SQLITE_FULL exactly as a full disk does
     const b = new SqliteBuffer({ dataDir: dir, maxPageCount: 400 });

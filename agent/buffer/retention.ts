@@ -5,6 +5,13 @@
  * transaction) and reported with their time range. A full disk (SQLITE_FULL) lowers the cap
  * to what the file holds now, so the same policy frees room inside the file.
  *
+ * "Forwarded" is what the caller says may be deleted (`forwardedUpTo`): the broker-acknowledged
+ * cursor, or with `upstream.confirm: fleet` the fleet-confirmed id (`deletableIs: 'confirmed'`).
+ * Then retention by age never deletes an unconfirmed sample; the size cap still does (a full
+ * disk must not stop ingest), oldest first, counted in droppedSamples like any unforwarded drop
+ * and reported as unconfirmed, and the forwarder's chain (prevLastId) tells the fleet those ids
+ * were dropped on purpose.
+ *
  * Deletes run in batches of `batchRows` with a turn of the event loop between them, so ingest
  * (which shares the one connection) never waits for more than one small transaction.
  *
@@ -33,6 +40,8 @@ export interface RetentionOptions {
   walShare: number;
   /** free pages kept in the file after compaction (a share of the cap): reused before the file grows again */
   freeSlackShare: number;
+  /** what `forwardedUpTo` means, for the reports: acknowledged by the broker, or confirmed by the fleet */
+  deletableIs: 'forwarded' | 'confirmed';
   now: () => number;
 }
 
@@ -46,6 +55,7 @@ export const RETENTION_DEFAULTS: Omit<RetentionOptions, 'maxBytes' | 'retainDays
   episodeQuietMs: 600_000,
   walShare: 0.03,
   freeSlackShare: 0.05,
+  deletableIs: 'forwarded',
   now: () => Date.now(),
 };
 
@@ -204,7 +214,7 @@ export class Retention {
       this.episode = { count: 0, minTs, maxTs, lastDropAt: now };
       this.log.warn(
         { from: new Date(minTs).toISOString(), to: new Date(maxTs).toISOString(), maxBytes: this.cap },
-        `buffer at its size cap: dropping unforwarded samples, oldest first, from ${new Date(minTs).toISOString()} (raise buffer.maxBytes or restore the upstream link)`,
+        `buffer at its size cap: dropping ${this.unwhat()} samples, oldest first, from ${new Date(minTs).toISOString()} (raise buffer.maxBytes or restore the upstream link)`,
       );
     }
     const e = this.episode;
@@ -220,8 +230,12 @@ export class Retention {
     if (!e) return;
     this.log.info(
       { dropped: e.count, from: new Date(e.minTs).toISOString(), to: new Date(e.maxTs).toISOString(), droppedSamples: this.buffer.droppedSamples() },
-      `dropped ${e.count} unforwarded samples from ${new Date(e.minTs).toISOString()} to ${new Date(e.maxTs).toISOString()} at the size cap`,
+      `dropped ${e.count} ${this.unwhat()} samples from ${new Date(e.minTs).toISOString()} to ${new Date(e.maxTs).toISOString()} at the size cap`,
     );
+  }
+
+  private unwhat(): string {
+    return this.opts.deletableIs === 'confirmed' ? 'unconfirmed (not yet stored by the fleet)' : 'unforwarded';
   }
 }
 

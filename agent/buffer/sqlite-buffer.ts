@@ -17,6 +17,7 @@ import { latestValues, loadLatest, updateLatest, type LatestSlot, type LatestVal
 import { ROLLUP_SERIES_DEFAULTS, type RollupSeriesConfig } from './rollups.ts';
 import { RollupStore } from './rollup-store.ts';
 import { prepareInsertBatch, type InsertBatch } from './sample-insert.ts';
+import { PublishedHours } from './published-hours.ts';
 import { readSeriesPoints, readWindow, scanSignals } from './sample-reads.ts';
 import { SeriesRegistry } from './series-registry.ts';
 
@@ -81,6 +82,8 @@ export class SqliteBuffer {
   /** rollup maintenance failures (the tables are replayed from raw rows on the next commit) */
   rollupErrors = 0;
   private kpiReadsCache: KpiReads | undefined;
+  /** the hourly KPI components published upstream (agent/forward/hour-publisher.ts) */
+  private publishedHoursCache: PublishedHours | undefined;
 
   constructor(options: Partial<BufferOptions> & { dataDir: string }) {
     this.opts = { ...BUFFER_DEFAULTS, ...options };
@@ -361,6 +364,12 @@ export class SqliteBuffer {
       }
       this.db.close();
     }
+  }
+
+  /** What the forwarder published of the hourly KPI components (prepared on first use; writers only). */
+  get publishedHours(): PublishedHours {
+    this.publishedHoursCache ??= new PublishedHours(this.db);
+    return this.publishedHoursCache;
   }
 
   /** prepared on first use (agent/kpi-query's reads) */

@@ -1,10 +1,17 @@
 /**
  * `shopfloor-agent` (DESIGN.md §6). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.
  */
+// first: SIGHUP/SIGTERM/SIGINT are queued from here on, before any other module loads
+import { releaseEarlySignals } from '../runtime/early-signals.ts';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { loadConfigFile, formatProblems } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
+import { collectSecrets, guardStdio, Redactor } from '../runtime/redact.ts';
+import { SignalInbox, serveUntilStopped } from '../runtime/lifecycle.ts';
+import { ServiceNotifier } from '../runtime/sd-notify.ts';
+import { parseDocument } from 'yaml';
 import { isAgentError } from '../errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 import type { CliIo, CommandFactory } from './cli-context.ts';
@@ -33,42 +40,52 @@ const COMMANDS: CommandFactory[] = [browseCommand, trustCommand, kpiCommand];
 function load(file: string, io: Io): Config | undefined {
   const res = loadConfigFile(file);
   if (!res.ok) {
-    io.err(formatProblems(res.problems, file));
+    // an invalid config's secrets are not known from a parsed Config: take them from the raw file
+    io.err(rawFileRedactor(file).redact(formatProblems(res.problems, file)));
     return undefined;
   }
   for (const w of res.warnings) io.err(`${file}: warning: ${w}`);
   return res.config;
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(sig);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+/** The secret values of a config file that did not validate (every secret field, every URL password). */
+function rawFileRedactor(file: string): Redactor {
+  try {
+    return new Redactor(collectSecrets(parseDocument(readFileSync(file, 'utf8')).toJS({ maxAliasCount: 100 }), process.env));
+  } catch {
+    return new Redactor();
+  }
 }
 
-async function runAgent(config: Config, log: Logger): Promise<number> {
+async function runAgent(file: string, config: Config, log: Logger, redactor: Redactor): Promise<number> {
+  // signals from now on go to the lifecycle (those queued while loading come first)
+  const inbox = new SignalInbox();
+  const notifier = new ServiceNotifier(log.child({ component: 'systemd' }));
   // loaded on demand: node-opcua alone takes a second to import, which `check` and `--help` need
   // not pay; the demo plant (an OPC UA server and a broker) only when it is enabled
   const { Agent } = await import('../runtime/agent.ts');
-  const agent = new Agent(config, log, { startSimulator: async (c, l) => (await import('./simulator-hook.ts')).startDemoPlant(c, l) });
+  const agent = new Agent(config, log, { startSimulator: async (c, l) => (await import('./simulator-hook.ts')).startDemoPlant(c, l), version: pkg.version });
+  // the last net: a component's bug restarts the component; one nobody can place ends the process (agent/runtime/supervisor.ts)
+  agent.supervisor.installProcessHandlers(() => process.exit(EXIT.RUNTIME));
   try {
     await agent.start();
   } catch (err) {
     log.fatal({ err, code: isAgentError(err) ? err.code : undefined }, (err as Error).message);
     await agent.stop().catch(() => undefined);
+    inbox.close();
     return isAgentError(err) && (err.code.startsWith('SFA_ERR_CONFIG') || err.code === 'SFA_ERR_HTTP_TOKEN_REQUIRED') ? EXIT.USAGE : EXIT.RUNTIME;
   }
-  const sig = await untilSignal();
-  log.info({ signal: sig }, 'stopping');
-  await agent.stop();
-  return EXIT.OK;
+  await notifier.ready(`running: ${config.sources.length} sources`);
+  notifier.startWatchdog({ loopLagSeconds: () => agent.eventLoop.maxLagSeconds('watchdog'), commitsHealthy: (ms) => agent.commitsHealthy(ms) });
+  return serveUntilStopped(agent, inbox, {
+    log,
+    notifier,
+    readConfig: () => {
+      const res = loadConfigFile(file);
+      return res.ok ? { ok: true, config: res.config } : { ok: false, error: rawFileRedactor(file).redact(formatProblems(res.problems, file)) };
+    },
+    onConfig: (next) => redactor.add(collectSecrets(next)),
+  });
 }
 
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }): Promise<number> {
@@ -79,7 +96,11 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     .version(pkg.version, '-v, --version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .showHelpAfterError('(run shopfloor-agent --help for usage)');
+    .showHelpAfterError('(run shopfloor-agent --help for usage)')
+    // only `run` serves signals; every other verb gets Node's defaults back (Ctrl-C ends a query)
+    .hook('preAction', (_program, action) => {
+      if (action.name() !== 'run') releaseEarlySignals();
+    });
 
   const configOption = (): Option => new Option('-c, --config <file>', 'config file (default ./agent.yaml or $SHOPFLOOR_CONFIG)');
 
@@ -94,9 +115,13 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         code = EXIT.USAGE;
         return;
       }
-      const log = createLogger(config.agent.logLevel);
-      code = await runAgent(config, log);
+      const redactor = new Redactor(collectSecrets(config));
+      // the log redacts its own lines; libraries' console output and Node's own reports go here
+      const unguard = guardStdio(redactor);
+      const log = createLogger(config.agent.logLevel, { redactor });
+      code = await runAgent(file, config, log, redactor);
       log.flush();
+      unguard();
     });
 
   program

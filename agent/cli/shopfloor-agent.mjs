@@ -14,6 +14,16 @@
 // Runs the bundle in dist/agent/ (`npm run build`, also run by `npm ci`) when it is
 // at least as new as every source file; otherwise, or with SFA_FROM_SOURCE=1, the TypeScript
 // sources through tsx's loader, so an edited checkout never runs a stale bundle.
+// Before anything else: queue SIGHUP/SIGTERM/SIGINT (Node's default is to die) until the agent
+// takes them over; the same protocol as agent/runtime/early-signals.ts, which main.ts imports.
+{
+  const key = Symbol.for('shopfloor-agent.early-signals');
+  if (!globalThis[key]) {
+    const s = { queue: [], deliver: undefined, handler: (sig) => (s.deliver ? s.deliver(sig) : s.queue.push(sig)) };
+    globalThis[key] = s;
+    for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT']) process.on(sig, s.handler);
+  }
+}
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

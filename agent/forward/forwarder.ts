@@ -3,62 +3,35 @@
  *
  * - `{prefix}/{site}/{agent}/status`: retained `online`, Last Will retained `offline`;
  * - `{prefix}/{site}/{agent}/kpi/{machine}`: retained KPI snapshots (current shift and day);
- * - `{prefix}/{site}/{agent}/samples`: QoS 1 batches of ≤ batchSize samples, oldest first.
+ * - `{prefix}/{site}/{agent}/samples`: QoS 1 batches of ≤ batchSize samples, oldest first,
+ *   chained: each names the buffer's `instance` and `prevLastId`, the last id of the batch
+ *   before it in the same run of reads (after a reconnect or a rewind, the cursor it resumed
+ *   from), so a consumer tells a lost batch from ids the agent dropped at its size cap;
+ * - `{prefix}/{site}/{agent}/plant`: the plant description, retained (plant-description.ts);
+ * - `{prefix}/{site}/{agent}/hours/{machine}`: hourly KPI components (hour-publisher.ts);
+ * - `{prefix}/{site}/{agent}/confirm` (subscribed, from the fleet): confirmation.ts.
  *
- * On every (re)connect status and KPI snapshots are published before the backlog. Up to
+ * On every (re)connect status, plant description and KPI snapshots are published before the
+ * backlog. Up to
  * `inFlight` batches are unacknowledged at a time; the cursor (meta 'forward_cursor') moves
  * only on PUBACK, and only to the last id of the oldest batches that are all acknowledged,
  * so it never passes a batch the broker has not taken. A lost connection drops the window
  * and reading restarts at the cursor: after a reconnect or a crash the broker may see a batch
- * twice (consumers de-duplicate on (agent, id)), never a gap.
+ * twice (consumers de-duplicate on (instance, id)), never a gap. With `confirm: fleet` retention
+ * deletes only what the fleet confirmed (`retainableUpTo`), and a confirmation that stays behind
+ * the acknowledged cursor for `confirmTimeoutMs` rewinds the cursor to the confirmed id: what a
+ * broker acknowledged and then lost (restarted without persistence) is sent again.
  */
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { SqliteBuffer } from '../buffer/index.ts';
 import { AgentError } from '../errors.ts';
+import { bufferInstance, Confirmation } from './confirmation.ts';
+import { FORWARDER_DEFAULTS, withTimeout, type ForwarderOptions } from './forwarder-options.ts';
+import { HourPublisher, type HourKpis, type HourPublisherOptions } from './hour-publisher.ts';
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected';
-
-export interface ForwarderOptions {
-  url: string;
-  topicPrefix: string;
-  site: string;
-  agent: string;
-  clientId: string;
-  username: string | undefined;
-  password: string | undefined;
-  /** PEM file paths for mqtts:// / wss:// */
-  ca: string | undefined;
-  cert: string | undefined;
-  key: string | undefined;
-  rejectUnauthorized: boolean;
-  batchSize: number;
-  /** batches published and not yet acknowledged, at most */
-  inFlight: number;
-  /** KPI snapshots are re-published this often (0: only on connect) */
-  kpiIntervalMs: number;
-  reconnectMs: number;
-  connectTimeoutMs: number;
-  /** the cursor is written at most this often (a crash resends at most this much) */
-  cursorPersistMs: number;
-}
-
-export const FORWARDER_DEFAULTS: Omit<ForwarderOptions, 'url' | 'site' | 'agent' | 'clientId'> = {
-  topicPrefix: 'shopfloor',
-  username: undefined,
-  password: undefined,
-  ca: undefined,
-  cert: undefined,
-  key: undefined,
-  rejectUnauthorized: true,
-  batchSize: 1000,
-  inFlight: 8,
-  kpiIntervalMs: 60_000,
-  reconnectMs: 1000,
-  connectTimeoutMs: 10_000,
-  cursorPersistMs: 200,
-};
 
 export interface KpiSnapshot {
   machine: string;
@@ -76,6 +49,10 @@ export interface ForwarderHooks {
   /** called with the number of samples in each acknowledged batch */
   onForwarded?: (samples: number) => void;
   onState?: (state: UpstreamState) => void;
+  /** the retained plant description (plant-description.ts), given the buffer's instance */
+  plantDescription?: (instance: string) => unknown;
+  /** hourly KPI components per machine: the KPI service and the site's zone */
+  hours?: { kpis: HourKpis; options: Partial<HourPublisherOptions> & { timezone: string } };
 }
 
 interface InFlight {
@@ -101,12 +78,21 @@ export class Forwarder {
   private stopping = false;
   private persistTimer: NodeJS.Timeout | undefined;
   private kpiTimer: NodeJS.Timeout | undefined;
+  private confirmTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
+  /** the last id of the batch published before the next one (the chain's link) */
+  private chainLast: number;
+  /** the buffer's instance (meta 'instance') */
+  readonly instance: string;
+  readonly confirmation: Confirmation;
+  readonly hours: HourPublisher | undefined;
+  /** rewinds to the confirmed id since start */
+  rewinds = 0;
   lastAckAt: number | undefined;
   /** samples acknowledged by the broker since start (resends included) */
   forwarded = 0;
-  readonly topics: { samples: string; status: string; kpi: (machine: string) => string };
-  /** `"agent":…,"site":…` of every samples message, serialised once */
+  readonly topics: { samples: string; status: string; kpi: (machine: string) => string; plant: string; confirm: string; hours: (machine: string) => string };
+  /** `"agent":…,"site":…,"instance":…` of every samples message, serialised once */
   private readonly header: string;
 
   constructor(
@@ -117,12 +103,25 @@ export class Forwarder {
   ) {
     this.opts = { ...FORWARDER_DEFAULTS, ...options };
     const base = `${this.opts.topicPrefix}/${this.opts.site}/${this.opts.agent}`;
-    this.topics = { samples: `${base}/samples`, status: `${base}/status`, kpi: (m) => `${base}/kpi/${m}` };
-    this.header = `"agent":${JSON.stringify(this.opts.agent)},"site":${JSON.stringify(this.opts.site)}`;
+    this.topics = {
+      samples: `${base}/samples`,
+      status: `${base}/status`,
+      kpi: (m) => `${base}/kpi/${m}`,
+      plant: `${base}/plant`,
+      confirm: `${base}/confirm`,
+      hours: (m) => `${base}/hours/${m}`,
+    };
+    this.instance = bufferInstance(buffer);
+    this.header = `"agent":${JSON.stringify(this.opts.agent)},"site":${JSON.stringify(this.opts.site)},"instance":${JSON.stringify(this.instance)}`;
+    this.confirmation = new Confirmation(buffer, this.instance, this.opts.confirm, this.opts.confirmTimeoutMs);
     this.cursorValue = Number(buffer.getMeta(CURSOR_KEY) ?? 0);
     this.persisted = this.cursorValue;
     this.readPos = this.cursorValue;
-    buffer.onCommit(() => {
+    this.chainLast = this.cursorValue;
+    const h = hooks.hours;
+    this.hours = h ? new HourPublisher(buffer, h.kpis, this.header, (m, payload, done) => this.publishHour(m, payload, done), log, h.options) : undefined;
+    buffer.onCommit((samples) => {
+      this.hours?.committed(samples);
       if (this.idle) {
         this.idle = false;
         this.schedulePump();
@@ -139,12 +138,19 @@ export class Forwarder {
     return this.cursorValue;
   }
 
+  /** Retention may delete samples up to this id: acknowledged by the broker, or (confirm: fleet) confirmed by the fleet. */
+  get retainableUpTo(): number {
+    return this.opts.confirm === 'fleet' ? this.confirmation.confirmedId : this.cursorValue;
+  }
+
   /** Samples committed and not yet acknowledged upstream. */
   backlog(): number {
     return this.buffer.countAfter(this.cursorValue);
   }
 
   start(): void {
+    // a supervisor restarts the forwarder with stop() and start()
+    this.stopping = false;
     const o = this.opts;
     const tls: Partial<IClientOptions> = {};
     try {
@@ -167,6 +173,9 @@ export class Forwarder {
       will: { topic: this.topics.status, payload: Buffer.from('offline'), qos: 1, retain: true },
     });
     this.client.on('connect', () => this.onConnect());
+    this.client.on('message', (topic, payload) => {
+      if (topic === this.topics.confirm) this.onConfirm(payload);
+    });
     this.client.on('close', () => this.onClose());
     this.client.on('error', (err) => {
       // normal life (broker down, refused): state, logged once per change in onClose
@@ -176,12 +185,19 @@ export class Forwarder {
       this.kpiTimer = setInterval(() => this.publishKpis(), o.kpiIntervalMs);
       this.kpiTimer.unref();
     }
+    if (o.confirm === 'fleet') {
+      this.confirmTimer = setInterval(() => this.checkConfirmation(), Math.min(1000, Math.max(10, o.confirmTimeoutMs / 4)));
+      this.confirmTimer.unref();
+    }
+    this.hours?.start();
   }
 
   /** Publishes `offline`, persists the cursor and disconnects (the Will is for crashes). */
   async stop(timeoutMs = 3000): Promise<void> {
     this.stopping = true;
     if (this.kpiTimer) clearInterval(this.kpiTimer);
+    if (this.confirmTimer) clearInterval(this.confirmTimer);
+    this.hours?.stop();
     if (this.persistTimer) clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
     const c = this.client;
@@ -202,10 +218,15 @@ export class Forwarder {
     this.setState('connected');
     const c = this.client;
     if (!c) return;
-    // status and KPI snapshots first: MQTT keeps a client's QoS 1 publishes in order
+    // the fleet's confirmation (retained: the latest arrives at once); with confirm: broker only reported
+    this.confirmation.connected();
+    c.subscribe(this.topics.confirm, { qos: 1 });
+    // status, plant and KPI snapshots first: MQTT keeps a client's QoS 1 publishes in order
     c.publish(this.topics.status, 'online', { qos: 1, retain: true });
+    this.publishPlant();
     this.publishKpis();
     this.pump();
+    this.hours?.connected();
   }
 
   private onClose(): void {
@@ -213,7 +234,9 @@ export class Forwarder {
     this.epoch++;
     this.window = [];
     this.readPos = this.cursorValue;
+    this.chainLast = this.cursorValue;
     this.idle = false;
+    this.hours?.disconnected();
     if (!this.stopping) this.setState('disconnected');
   }
 
@@ -254,7 +277,8 @@ export class Forwarder {
         this.window.push(entry);
         this.readPos = batch.lastId;
         const epoch = this.epoch;
-        const payload = `{${this.header},"firstId":${batch.firstId},"lastId":${batch.lastId},"samples":${batch.json}}`;
+        const payload = `{${this.header},"firstId":${batch.firstId},"lastId":${batch.lastId},"prevLastId":${this.chainLast},"samples":${batch.json}}`;
+        this.chainLast = batch.lastId;
         c.publish(this.topics.samples, payload, { qos: 1 }, (err) => this.onAck(epoch, entry, err));
       }
     } finally {
@@ -286,6 +310,56 @@ export class Forwarder {
     this.schedulePump();
   }
 
+  private publishPlant(): void {
+    const c = this.client;
+    if (!c?.connected || !this.hooks.plantDescription) return;
+    try {
+      c.publish(this.topics.plant, JSON.stringify(this.hooks.plantDescription(this.instance)), { qos: 1, retain: true });
+    } catch (err) {
+      this.log.warn({ err }, 'plant description failed; the samples are still forwarded');
+    }
+  }
+
+  private publishHour(machine: string, payload: string, done: (err?: Error) => void): boolean {
+    const c = this.client;
+    if (!c?.connected || this.stopping) return false;
+    c.publish(this.topics.hours(machine), payload, { qos: 1 }, done);
+    return true;
+  }
+
+  private onConfirm(payload: Buffer): void {
+    try {
+      const v = this.confirmation.receive(payload, this.buffer.stats().lastId);
+      if (v === 'invalid') this.log.warn({ topic: this.topics.confirm }, 'ignoring a confirmation that is not { instance, confirmedId, at }');
+    } catch (err) {
+      // not kept on disk (disk full): held in memory, written with the next confirmation
+      this.log.warn({ err }, 'could not persist the confirmed id');
+    }
+  }
+
+  /**
+   * confirm: fleet — a confirmation stuck behind the broker's acknowledgements means batches the
+   * broker took never reached the fleet's store: rewind to the confirmed id and send them again.
+   */
+  private checkConfirmation(): void {
+    const c = this.client;
+    if (!c?.connected || this.stopping || !this.confirmation.stalled(this.cursorValue)) return;
+    const from = this.cursorValue;
+    const to = this.confirmation.confirmedId;
+    this.rewinds++;
+    this.log.warn({ ackedId: from, confirmedId: to }, 'the fleet has not confirmed what the broker acknowledged; resending from the confirmed id');
+    this.epoch++; // acknowledgements of the dropped window no longer move the cursor
+    this.window = [];
+    this.cursorValue = to;
+    this.readPos = to;
+    this.chainLast = to;
+    this.persistCursor();
+    // hour messages the broker acknowledged since the confirmation last moved may be lost too
+    this.hours?.resendAckedSince(this.confirmation.advancedAt - this.opts.confirmTimeoutMs);
+    this.idle = false;
+    this.schedulePump();
+  }
+
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
@@ -305,10 +379,4 @@ export class Forwarder {
       this.log.warn({ err }, 'could not persist the forward cursor; batches may be resent');
     }
   }
-}
-
-async function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((r) => (t = setTimeout(r, ms)))]);
-  if (t) clearTimeout(t);
 }

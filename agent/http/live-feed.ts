@@ -35,6 +35,8 @@ export interface LiveFeedOptions {
   kpiEveryMs: number;
   /** … and never more often than this many times their own computing time */
   kpiCostFactor: number;
+  /** told of an unexpected failure in the feed's own timers (the supervisor logs and counts it); the feed then starts afresh */
+  onFault: (err: unknown) => void;
 }
 
 export const LIVE_FEED_DEFAULTS: LiveFeedOptions = {
@@ -43,6 +45,7 @@ export const LIVE_FEED_DEFAULTS: LiveFeedOptions = {
   healthEveryMs: 2000,
   kpiEveryMs: 5000,
   kpiCostFactor: 20,
+  onFault: () => undefined,
 };
 
 export type FeedListener = (ev: FeedEvent) => void;
@@ -74,7 +77,7 @@ export class LiveFeed {
     options: Partial<LiveFeedOptions> = {},
   ) {
     this.opts = { ...LIVE_FEED_DEFAULTS, ...options };
-    source.onCommit((samples) => this.committed(samples));
+    source.onCommit((samples) => this.guarded(() => this.committed(samples)));
   }
 
   get clients(): number {
@@ -84,16 +87,19 @@ export class LiveFeed {
   /** Sends a full snapshot to the new listener first (every tile, the KPIs, health). */
   subscribe(listener: FeedListener): () => void {
     if (this.stopped) throw new Error('the live feed is stopped');
-    const now = Date.now();
-    const iso = new Date(now).toISOString();
-    for (const t of this.model.tiles(now)) {
-      this.lastTile.set(t.id, JSON.stringify(t));
-      listener({ event: 'state', data: { ...t, now: iso } });
-    }
-    listener({ event: 'kpi', data: this.kpis(now, true) });
-    listener({ event: 'health', data: { ...this.health(), now: iso } });
+    // a snapshot that fails is reported; the browser stays and gets the tiles once they compute again
+    this.guarded(() => {
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      for (const t of this.model.tiles(now)) {
+        this.lastTile.set(t.id, JSON.stringify(t));
+        listener({ event: 'state', data: { ...t, now: iso } });
+      }
+      listener({ event: 'kpi', data: this.kpis(now, true) });
+      listener({ event: 'health', data: { ...this.health(), now: iso } });
+    });
     this.listeners.add(listener);
-    this.ticker ??= setInterval(() => this.tick(), this.opts.statusEveryMs);
+    this.ticker ??= setInterval(() => this.guarded(() => this.tick()), this.opts.statusEveryMs);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) this.idle();
@@ -104,6 +110,25 @@ export class LiveFeed {
     this.stopped = true;
     this.listeners.clear();
     this.idle();
+  }
+
+  /**
+   * Runs a timer's or the commit hook's work: a bug there must neither kill the process nor fail
+   * the buffer's commit. The feed restarts from nothing (every tile and the KPIs are sent afresh
+   * on the next tick); the browsers stay connected.
+   */
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.opts.onFault(err);
+      this.flushTimer = undefined;
+      this.pending = new Map();
+      this.superseded = 0;
+      this.stateTouched = false;
+      this.lastTile.clear();
+      this.lastKpi = undefined;
+    }
   }
 
   private idle(): void {
@@ -128,7 +153,7 @@ export class LiveFeed {
         if (s.ts >= prev.ts) this.pending.set(key, s);
       }
     }
-    this.flushTimer ??= setTimeout(() => this.flush(), this.opts.flushMs);
+    this.flushTimer ??= setTimeout(() => this.guarded(() => this.flush()), this.opts.flushMs);
   }
 
   private flush(): void {

@@ -15,7 +15,17 @@ export interface Health {
   /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
   sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; problems?: TagProblem[] }[];
   buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
-  upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
+  upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null } & Partial<UpstreamConfirmation>;
+  /** when the running config was loaded, and how the last reload (SIGHUP) went */
+  config?: { loadedAt: string; lastReload: { ok: boolean; at: string; error?: string; needsRestart?: string[] } | null };
+}
+
+/** With upstream: the broker-acknowledged cursor and the fleet's confirmation (null: none yet). */
+export interface UpstreamConfirmation {
+  confirm: 'broker' | 'fleet';
+  ackedId: number;
+  confirmedId: number | null;
+  confirmedAt: string | null;
 }
 
 /** A source as the dashboard sees it (times in epoch ms). */

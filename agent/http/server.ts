@@ -16,7 +16,9 @@ import { registerDashboardAssets } from './dashboard-assets.ts';
 import { DashboardModel } from './dashboard-model.ts';
 import { registerDashboardRoutes } from './dashboard-routes.ts';
 import { LiveFeed } from './live-feed.ts';
-import { registerStreamRoutes } from './stream-routes.ts';
+import { registerStreamRoutes, STREAM_DEFAULTS } from './stream-routes.ts';
+import { registerHostCheck } from './host-check.ts';
+import { registerSecurityHeaders, securityHeaderPairs } from './security-headers.ts';
 
 export interface HttpServer {
   port: number;
@@ -48,15 +50,27 @@ export interface HttpDeps {
   metrics: MetricsPort;
   plant: HttpPlant;
   log: Logger;
+  /** where an unexpected failure of the live feed is reported (the agent's supervisor) */
+  faults?: { fault(component: string, err: unknown): void };
 }
 
 export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
   const { health, kpis, buffer, metrics, plant } = deps;
   const http = plant.http;
   // request lines are logged at info; the agent's own http log starts at warn
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger });
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    // no route takes more than a sign-in form; a request must arrive whole within 30 s (slow senders)
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+  });
 
   assertBindAllowed(http.host, http.token);
+  // CSP, framing, nosniff, referrer on every answer (agent/http/security-headers.ts)
+  const headers = { frameAncestors: http.frameAncestors ?? [] };
+  registerSecurityHeaders(app, headers);
+  // DNS rebinding: before authentication, a foreign Host learns nothing (agent/http/host-check.ts)
+  registerHostCheck(app, http.host, http.allowedHosts ?? []);
   // bearer header or the login form's cookie; /healthz stays open for probes (agent/http/auth.ts)
   registerAuth(app, http.token);
 
@@ -86,7 +100,13 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
   const dashboard = new DashboardModel({ health: () => health.health(), sourceStatus: () => health.sourceStatus(), kpis, buffer }, plant);
   registerDashboardAssets(app);
   registerDashboardRoutes(app, dashboard);
-  registerStreamRoutes(app, new LiveFeed(dashboard, () => health.health(), buffer));
+  const httpLog = deps.log.child({ component: 'http' });
+  const feed = new LiveFeed(dashboard, () => health.health(), buffer, { onFault: (err) => deps.faults?.fault('live-feed', err) });
+  registerStreamRoutes(app, feed, {
+    maxStreams: http.maxStreams ?? STREAM_DEFAULTS.maxStreams,
+    headers: securityHeaderPairs(headers),
+    onDropped: (remote, bytes) => httpLog.warn({ remote, bufferedBytes: bytes }, 'live stream dropped: the client stopped reading'),
+  });
 
   try {
     await app.listen({ host: http.host, port: http.port });

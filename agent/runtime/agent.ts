@@ -7,13 +7,19 @@ import { reportsTagProblems, type Driver, type DriverContext, type SourceState, 
 import { descriptorOf, type SourceType } from '../../drivers/registry.ts';
 import { BatchWriter, Retention, SqliteBuffer } from '../buffer/index.ts';
 import { Plant } from '../plant/index.ts';
-import { Forwarder, kpiSnapshots } from '../forward/index.ts';
+import { describePlant, Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from '../kpi-query/index.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
+import { Supervisor } from './supervisor.ts';
+import { EventLoopMonitor } from './event-loop.ts';
+import { PlantHolder } from './plant-holder.ts';
+import { applyReload, reloadHealth, type ReloadStatus } from './reload.ts';
+import type { PlantSource } from '../plant/index.ts';
+import type { PlantDiff } from '../plant/index.ts';
 
 export interface SourceStatus {
   id: string;
@@ -35,20 +41,30 @@ export interface Companion {
 export interface AgentHooks {
   /** starts the demo plant when simulator.enabled (injected by the CLI, keeps the runtime free of it) */
   startSimulator?: (plant: Plant, log: Logger) => Promise<Companion>;
+  /** the running build's version (shopfloor_agent_build_info) */
+  version?: string;
 }
 
 export class Agent implements HealthPort {
-  /** the plant model, built once from the config: every part below reads it */
+  /** the plant model, built from the config: every part below reads it (a reload swaps what it reads) */
   readonly plant: Plant;
+  private readonly plantHolder: PlantHolder;
+  /** the config the running plant was built from, and how the last reload went */
+  private reloadStatus: ReloadStatus;
+  readonly eventLoop = new EventLoopMonitor();
   readonly buffer: SqliteBuffer;
   readonly kpis: KpiService;
   readonly metrics: AgentMetrics;
+  /** restarts a component that fails unexpectedly (agent/runtime/supervisor.ts) */
+  readonly supervisor: Supervisor;
   private readonly writer: BatchWriter;
   private readonly drivers: Driver[] = [];
   private readonly status = new Map<string, SourceStatus>();
   private http: HttpServer | undefined;
   private simulator: Companion | undefined;
   private stopped = false;
+  /** the step stop() is in (the shutdown deadline's log line names it) */
+  stopStep = 'running';
   /** store-and-forward (null without `upstream`: the agent runs purely local) */
   readonly forwarder: Forwarder | null;
   readonly retention: Retention;
@@ -58,7 +74,9 @@ export class Agent implements HealthPort {
     private readonly log: Logger,
     private readonly hooks: AgentHooks = {},
   ) {
-    const plant = new Plant(config);
+    this.plantHolder = new PlantHolder(new Plant(config));
+    this.reloadStatus = { config, loadedAt: Date.now(), lastReload: null };
+    const plant = this.plantHolder.view;
     this.plant = plant;
     this.buffer = new SqliteBuffer({ dataDir: plant.dataDir, synchronous: plant.buffer.synchronous, rollupSeries: plant });
     // before any series' settings are resolved: which source delivered each series so far
@@ -71,9 +89,12 @@ export class Agent implements HealthPort {
         if ((err as { code?: unknown }).code === 'SQLITE_FULL') this.retention.onDiskFull();
         else this.log.error({ err }, 'buffer commit failed; samples kept in memory and retried');
       },
+      onCommit: (_rows, seconds) => this.metrics.commitSeconds.observe(seconds),
     });
     this.kpis = new KpiService(plant, this.buffer);
-    this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId });
+    this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId }, { version: hooks.version ?? 'unknown' });
+    this.metrics.eventLoop = this.eventLoop;
+    this.supervisor = new Supervisor(this.log.child({ component: 'supervisor' }), this.metrics.unexpectedErrors);
     const up = plant.upstream;
     this.forwarder = up
       ? new Forwarder(
@@ -93,12 +114,16 @@ export class Agent implements HealthPort {
             batchSize: up.batchSize,
             inFlight: up.inFlight,
             kpiIntervalMs: up.kpiIntervalS * 1000,
+            confirm: up.confirm,
+            confirmTimeoutMs: up.confirmTimeoutS * 1000,
           },
           this.log.child({ component: 'forwarder' }),
           {
             kpiSnapshots: () => kpiSnapshots(plant, this.kpis),
             onForwarded: (n) => this.metrics.forwardedSamples.inc(n),
             onState: (st) => this.metrics.upstreamConnected.set(st === 'connected' ? 1 : 0),
+            plantDescription: (instance) => describePlant(plant, instance),
+            hours: { kpis: this.kpis, options: { timezone: plant.site.timezone, keepMs: plant.buffer.rollupHourDays * 86_400_000 } },
           },
         )
       : null;
@@ -106,53 +131,133 @@ export class Agent implements HealthPort {
     const forwarder = this.forwarder;
     this.retention = new Retention(
       this.buffer,
-      forwarder ? () => forwarder.cursor : () => this.buffer.stats().lastId,
-      { maxBytes: plant.buffer.maxBytes, retainDays: plant.buffer.retainDays, rollupMinuteDays: plant.buffer.rollupMinuteDays, rollupHourDays: plant.buffer.rollupHourDays },
+      // confirm: fleet — only what the fleet confirmed (retention.ts: the cap still drops, counted)
+      forwarder ? () => forwarder.retainableUpTo : () => this.buffer.stats().lastId,
+      { maxBytes: plant.buffer.maxBytes, retainDays: plant.buffer.retainDays, rollupMinuteDays: plant.buffer.rollupMinuteDays, rollupHourDays: plant.buffer.rollupHourDays, deletableIs: up?.confirm === 'fleet' ? 'confirmed' : 'forwarded' },
       this.log.child({ component: 'retention' }),
     );
+    this.metrics.upstreamIds = forwarder ? () => ({ acked: forwarder.cursor, confirmed: forwarder.confirmation.confirmedId }) : undefined;
     this.metrics.bufferStats = () => {
       const h = this.health();
       return { backlog: h.buffer.backlog, bytes: h.buffer.bytes, droppedSamples: h.buffer.droppedSamples };
     };
+    this.metrics.forwardLagSeconds = () => this.forwardLagSeconds();
   }
 
   async start(): Promise<{ httpPort: number }> {
     const plant = this.plant;
+    this.eventLoop.start();
     if (plant.simulator.enabled) {
       if (!this.hooks.startSimulator) throw new AgentError('SFA_ERR_SIMULATOR_START', 'no simulator available in this build');
       this.simulator = await this.hooks.startSimulator(plant, this.log);
     }
-    this.retention.start();
-    this.forwarder?.start();
-    // without any stateMap there is nothing to map: samples pass through as they are
-    const normalise = plant.mapsStates ? (s: Sample): Sample => plant.normalise(s) : undefined;
-    for (const src of plant.sources) {
-      this.log.debug({ source: src.id }, 'starting source');
-      this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
-      // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
-      const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
-      this.drivers.push(driver);
-      await driver.start(this.contextFor(src.id, normalise));
-    }
+    const retention = this.retention;
+    await this.supervisor.start({ name: 'retention', start: () => retention.start(), stop: () => retention.stop() });
+    const forwarder = this.forwarder;
+    if (forwarder) await this.supervisor.start({ name: 'forwarder', start: () => forwarder.start(), stop: () => forwarder.stop() });
+    for (const src of plant.sources) await this.startSource(src);
     // every KPI query needs the order book: read it now, not on the first request after a restart
     this.kpis.prepare();
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log });
+    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log, faults: this.supervisor });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
+  }
+
+  private async startSource(src: PlantSource): Promise<void> {
+    const plant = this.plant;
+    this.log.debug({ source: src.id }, 'starting source');
+    this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
+    // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
+    const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
+    this.drivers.push(driver);
+    const ctx = this.contextFor(src.id);
+    await this.supervisor.start({ name: `source ${src.id}`, start: () => driver.start(ctx), stop: () => driver.stop() });
+  }
+
+  private async stopSource(id: string): Promise<void> {
+    const i = this.drivers.findIndex((d) => d.id === id);
+    const driver = this.drivers[i];
+    this.supervisor.forget(`source ${id}`);
+    if (driver) {
+      this.drivers.splice(i, 1);
+      await driver.stop().catch((err: unknown) => this.log.warn({ err, source: id }, 'source did not stop cleanly'));
+    }
+    const st = this.status.get(id);
+    if (st) this.metrics.sourceConnected.remove(id, st.type);
+    this.status.delete(id);
+  }
+
+  /**
+   * Applies a validated config (SIGHUP): sources added start, removed ones stop, changed ones
+   * restart, the others keep running untouched; machines and KPI settings take effect through the
+   * swapped Plant. Settings only a restart applies are kept as they run and reported (reload.ts).
+   */
+  async reload(next: Config): Promise<PlantDiff> {
+    if (this.stopped) throw new AgentError('SFA_ERR_CONFIG_INVALID', 'the agent is stopping');
+    return applyReload(
+      {
+        current: () => ({ config: this.reloadStatus.config, plant: this.plantHolder.plant }),
+        stopSource: (id) => this.stopSource(id),
+        startSource: (src) => this.startSource(src),
+        flush: () => this.writer.flush(),
+        swap: (plant, config) => {
+          for (const b of this.buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
+          this.plantHolder.swap(plant);
+          this.reloadStatus = { ...this.reloadStatus, config };
+          this.kpis.clearCache();
+        },
+        record: (r) => {
+          this.reloadStatus = { ...this.reloadStatus, loadedAt: r.at, lastReload: r };
+        },
+      },
+      next,
+      this.log,
+    );
+  }
+
+  /** A reload that failed before applying anything (invalid config): shown in /healthz. */
+  reloadRejected(error: string): void {
+    this.reloadStatus = { ...this.reloadStatus, lastReload: { ok: false, at: Date.now(), error } };
+  }
+
+  /** Whether commits keep up: the last commit is recent, or nothing is waiting (the watchdog asks). */
+  commitsHealthy(maxAgeMs: number): boolean {
+    if (this.writer.pendingCount === 0) return true;
+    const last = this.writer.lastCommitAt;
+    return last !== undefined && Date.now() - last <= maxAgeMs;
+  }
+
+  /** Age (s) of the oldest sample not yet acknowledged upstream; 0 when none waits or no upstream. */
+  private forwardLagSeconds(): number {
+    if (!this.forwarder) return 0;
+    const next = this.buffer.readAfterJson(this.forwarder.cursor, 1);
+    if (!next) return 0;
+    const ts = (JSON.parse(next.json) as { ts: number }[])[0]?.ts;
+    return ts === undefined ? 0 : Math.max(0, (Date.now() - ts) / 1000);
   }
 
   /** Stop sources, flush every pending sample, close the database. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.supervisor.stop();
+    this.stopStep = 'stopping sources';
     await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
+    this.stopStep = 'flushing the buffer';
     this.writer.flush();
+    this.stopStep = 'closing HTTP';
     if (this.http) await this.http.close();
+    this.stopStep = 'stopping the demo plant';
     if (this.simulator) await this.simulator.stop();
+    this.stopStep = 'publishing offline upstream';
     await this.forwarder?.stop();
+    this.stopStep = 'stopping retention';
     await this.retention.stop();
+    this.stopStep = 'closing the buffer';
     this.buffer.close();
+    this.stopStep = 'stopped';
+    this.eventLoop.stop();
     this.log.info({}, 'agent stopped; all pending samples flushed');
   }
 
@@ -181,8 +286,16 @@ export class Agent implements HealthPort {
         deadLetters: stats.deadLetters,
       },
       upstream: fwd
-        ? { state: fwd.state, lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString() }
+        ? {
+            state: fwd.state,
+            lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString(),
+            confirm: fwd.confirmation.mode,
+            ackedId: fwd.cursor,
+            confirmedId: fwd.confirmation.confirmedAt === undefined ? null : fwd.confirmation.confirmedId,
+            confirmedAt: fwd.confirmation.confirmedAt === undefined ? null : new Date(fwd.confirmation.confirmedAt).toISOString(),
+          }
         : { state: 'disabled', lastAckAt: null },
+      config: reloadHealth(this.reloadStatus),
     };
   }
 
@@ -215,7 +328,7 @@ export class Agent implements HealthPort {
     };
   }
 
-  private contextFor(sourceId: string, normalise: ((s: Sample) => Sample) | undefined): DriverContext {
+  private contextFor(sourceId: string): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
     const stored = this.metrics.samplesStored.labels(sourceId);
@@ -231,7 +344,10 @@ export class Agent implements HealthPort {
           bound.see(s.machine, s.signal);
         }
       }
-      return normalise ? samples.map(normalise) : samples;
+      // the current Plant's state decoders (a reload's new stateMaps apply to sources it leaves
+      // running); without any stateMap there is nothing to map and samples pass as they are
+      const current = this.plantHolder.plant;
+      return current.mapsStates ? samples.map((x) => current.normalise(x)) : samples;
     };
     return {
       log,

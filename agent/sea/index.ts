@@ -3,5 +3,4 @@ export { sqliteNativeBinding, type NativeBindingOption } from './native-addon.ts
 export { agentVersion } from './agent-version.ts';
 export { workerScript, type WorkerScript } from './worker-script.ts';
 export { embeddedDashboard, type EmbeddedDashboard } from './embedded-dashboard.ts';
-export { registerPrettyStream, prettyStream, type PrettyStreamFactory } from './pretty-log.ts';
 export { embeddedNodesetFiles } from './embedded-nodesets.ts';

@@ -5,14 +5,10 @@
  * differs is where files come from (agent/sea/) and the V8 settings, applied first.
  */
 import './sea-prelude.ts';
-import PinoPretty from 'pino-pretty';
-import { registerPrettyStream } from './pretty-log.ts';
 import { main } from '../cli/main.ts';
 
 // as in the npm bin: node-opcua's console warnings stay off the JSON log stream on stdout
 process.env.NODEOPCUA_LOG_LEVEL ??= '3';
-// synchronous: a pretty line must not be lost when the process exits right after logging it
-registerPrettyStream((options) => PinoPretty({ ...options, sync: true }));
 
 main(process.argv.slice(2)).then(
   (code) => {

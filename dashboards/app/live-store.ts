@@ -22,6 +22,7 @@ export class LiveStore {
   /** server clock − browser clock, ms */
   offsetMs = 0;
   private es: EventSource | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<(topic: LiveTopic, data?: unknown) => void>();
 
   now(): number {
@@ -38,7 +39,17 @@ export class LiveStore {
     const es = new EventSource('/api/stream');
     this.es = es;
     es.addEventListener('open', () => this.setConnected(true));
-    es.addEventListener('error', () => this.setConnected(false));
+    es.addEventListener('error', () => {
+      this.setConnected(false);
+      // after a lost connection the browser retries by itself, after an HTTP error it gives up
+      // (503 when the agent serves http.maxStreams already): try again a little later, spread out
+      if (es.readyState === EventSource.CLOSED && this.es === es && this.retry === undefined) {
+        this.retry = setTimeout(() => {
+          this.retry = undefined;
+          if (this.es === es) this.connect();
+        }, 10_000 + Math.random() * 10_000);
+      }
+    });
     es.addEventListener('state', (e) => {
       const t = JSON.parse((e as MessageEvent<string>).data) as TileStatus & { now: string };
       this.clock(t.now);
@@ -61,6 +72,8 @@ export class LiveStore {
   }
 
   close(): void {
+    if (this.retry !== undefined) clearTimeout(this.retry);
+    this.retry = undefined;
     this.es?.close();
   }
 

@@ -5,7 +5,7 @@
  * Thumbprints are the SHA-1 of the DER certificate in hex, as OPC UA tools show them.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 // a static import: the agent bundle turns a dynamic import of this CommonJS package into its default export only
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
@@ -81,6 +81,8 @@ export function findCertificate(pkiDir: string, thumbprint: string): PkiCertific
 
 /** The certificate manager of the agent's PKI (the folder and the agent's own key are created on first use). */
 export async function openCertificateManager(pkiDir: string, autoAccept: boolean): Promise<OPCUACertificateManager> {
+  // the agent's private key lives here: its user only
+  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
   const cm = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: autoAccept, name: 'shopfloor-agent' });
   await cm.initialize();
   return cm;

@@ -72,6 +72,9 @@ export async function startUplink(target: { host: string; port: number }, initia
 export interface SamplesMessage {
   agent: string;
   site: string;
+  /** the buffer's instance and the chain's link (README "Upstream") */
+  instance?: string;
+  prevLastId?: number;
   firstId: number;
   lastId: number;
   samples: { id: number; machine: string; signal: string; ts: number; value: unknown; quality: string }[];
