@@ -13,7 +13,7 @@ import type { Plant } from '../plant/index.ts';
 export interface Health {
   status: 'ok' | 'degraded';
   /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
-  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; problems?: TagProblem[] }[];
+  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; seriesCapped?: number; problems?: TagProblem[] }[];
   buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
   upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
 }

@@ -1,3 +1,5 @@
 export { Plant } from './plant.ts';
 export type { MachineInfo, PlantSource, SiteInfo } from './plant.ts';
 export type { SeriesSettings } from './series-settings.ts';
+export { SourceBoundary, INPUT_BOUNDARY_DEFAULTS, span } from './input-boundary.ts';
+export type { BadTimestamp, BoundaryPolicy, Reject } from './input-boundary.ts';
