@@ -103,6 +103,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (machine, signal)
   ) WITHOUT ROWID;
   `,
+  // 4: a dead letter keeps at most 4 KiB of its payload (dead-letters.ts) and the size it had
+  `
+  ALTER TABLE dead_letters ADD COLUMN payload_bytes INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

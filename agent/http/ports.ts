@@ -14,7 +14,7 @@ export interface Health {
   status: 'ok' | 'degraded';
   /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
   sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; seriesCapped?: number; problems?: TagProblem[] }[];
-  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
+  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number; deadLettersDropped?: number };
   upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null };
 }
 

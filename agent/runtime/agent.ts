@@ -64,6 +64,8 @@ export class Agent implements HealthPort {
     const plant = new Plant(config);
     this.plant = plant;
     this.buffer = new SqliteBuffer({ dataDir: plant.dataDir, synchronous: plant.buffer.synchronous, rollupSeries: plant });
+    const { series, samples } = this.buffer.repaired;
+    if (samples > 0 || series > 0) this.log.warn({ series, samples }, 'stored samples with unusable names or timestamps moved to dead letters');
     // before any series' settings are resolved: which source delivered each series so far
     for (const b of this.buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
     this.writer = new BatchWriter(this.buffer, {
@@ -184,6 +186,7 @@ export class Agent implements HealthPort {
         droppedSamples: this.buffer.droppedSamples(),
         pending: this.writer.pendingCount,
         deadLetters: stats.deadLetters,
+        deadLettersDropped: this.buffer.deadLettersDropped(),
       },
       upstream: fwd
         ? { state: fwd.state, lastAckAt: fwd.lastAckAt === undefined ? null : new Date(fwd.lastAckAt).toISOString() }
