@@ -21,7 +21,7 @@ export interface DeadLetterRow {
 export const DEAD_LETTER_LIMITS = {
   topicChars: 256,
   reasonChars: 512,
-  payloadBytes: 4096,
+  payloadBytes: 1024,
   /** rows kept (BufferOptions.deadLetterCap overrides) */
   rows: 10_000,
   /** topic + reason + payload bytes kept, over all rows */

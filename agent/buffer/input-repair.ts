@@ -1,9 +1,9 @@
 /**
  * Start-up repair of rows stored before the input boundary existed (agent/plant/input-boundary.ts):
- * a series whose machine or signal is not a safe name, and a sample dated before 2000 or more than
- * a year ahead, would keep breaking readers (a date that cannot be printed, a latest value pinned
- * in the future, a wildcard in an upstream topic) across restarts, and retention never ages a
- * future sample out. They move to dead letters with their reason. Cheap when there is nothing to
+ * a series whose machine or signal is not a safe name, and a sample dated where no date can be
+ * printed or more than a year ahead, would keep breaking readers (toISOString throwing, a latest
+ * value pinned in the future, a wildcard in an upstream topic) across restarts, and retention never
+ * ages a future sample out. (Old but printable samples are retention's to delete, not this.) They move to dead letters with their reason. Cheap when there is nothing to
  * do: one pass over the series names and two seeks on the samples' time index.
  */
 import type Database from 'better-sqlite3';
@@ -11,7 +11,8 @@ import { nameProblem } from '../model/index.ts';
 import type { DeadLetters } from './dead-letters.ts';
 
 export const INPUT_REPAIR_DEFAULTS = {
-  floorMs: Date.UTC(2000, 0, 1),
+  /** the earliest time a JavaScript Date can hold (-8.64e15 ms); earlier cannot be printed */
+  floorMs: -8.64e15,
   /** far beyond any clock skew the boundary allows (buffer.maxFutureS) */
   futureMs: 366 * 86_400_000,
   /** a clock before this was never set (a box without RTC before NTP): nothing is judged "ahead" by it */
@@ -67,7 +68,8 @@ export function repairStoredInput(db: Database.Database, letters: DeadLetters, n
       }
       result.series = bad.length;
     }
-    let written = 0;
+    const days = Math.round(opts.futureMs / 86_400_000);
+    const first: Row[] = [];
     let rest = 0;
     for (const r of outOfWindow.iterate(opts.floorMs, hi) as IterableIterator<Row>) {
       result.samples++;
@@ -77,15 +79,14 @@ export function repairStoredInput(db: Database.Database, letters: DeadLetters, n
         range.lo = Math.min(range.lo, r.ts);
         range.hi = Math.max(range.hi, r.ts);
       }
-      if (written >= opts.lettersPerRun) {
-        rest++;
-        continue;
-      }
-      written++;
-      const why = r.ts < opts.floorMs ? 'before 2000-01-01' : `more than ${Math.round(opts.futureMs / 86_400_000)} days ahead of the agent's clock`;
+      if (first.length < opts.lettersPerRun) first.push(r);
+      else rest++;
+    }
+    for (const r of first) {
+      const why = r.ts < opts.floorMs ? 'before any printable date' : `more than ${days} days ahead of the agent's clock`;
       letters.add('buffer', `series ${r.series}`, `stored sample ${r.id} removed at start-up: timestamp ${r.ts} is ${why}`, JSON.stringify({ id: r.id, ts: r.ts, value: r.value, quality: r.quality }), now);
     }
-    if (rest > 0) letters.add('buffer', 'samples', `${rest} more stored samples with timestamps outside [2000-01-01, now + ${Math.round(opts.futureMs / 86_400_000)} days] removed at start-up`, '', now);
+    if (rest > 0) letters.add('buffer', 'samples', `${rest} more stored samples with timestamps outside the printable dates or more than ${days} days ahead removed at start-up`, '', now);
     db.prepare('DELETE FROM samples WHERE ts < ? OR ts > ?').run(opts.floorMs, hi);
   })();
   return result;
