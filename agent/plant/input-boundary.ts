@@ -42,7 +42,7 @@ export function span(ms: number): string {
   const units: [number, string][] = [[YEAR_MS, 'years'], [86_400_000, 'days'], [3_600_000, 'h'], [1000, 's']];
   for (const [u, name] of units) {
     const v = ms / u;
-    if (v >= 1 || u === 1000) return `${v >= 1e5 ? v.toExponential(1) : Number(v.toPrecision(2))} ${name}`;
+    if (v >= 1 || u === 1000) return `${v >= 1e5 ? v.toExponential(1) : Number(v.toPrecision(3))} ${name}`;
   }
   return `${ms} ms`;
 }
