@@ -51,6 +51,9 @@ export class SourceBoundary {
   /** series admitted so far: machine → signals */
   private readonly known = new Map<string, Set<string>>();
   private seriesCount = 0;
+  /** the previous sample's machine and its signals: a message or a poll usually holds several signals of one machine */
+  private lastMachine: string | undefined;
+  private lastSignals: Set<string> | undefined;
   private readonly refused = new Set<string>();
   /** series stored in earlier runs: counted against the cap, admitted (and announced) when they arrive */
   private readonly seeded = new Set<string>();
@@ -116,7 +119,11 @@ export class SourceBoundary {
       reject(s, `value of type ${typeof v} is not a number, text, boolean or null`);
       return null;
     }
-    if (this.known.get(s.machine)?.has(s.signal) === true) return out;
+    if (s.machine !== this.lastMachine) {
+      this.lastMachine = s.machine;
+      this.lastSignals = this.known.get(s.machine);
+    }
+    if (this.lastSignals?.has(s.signal) === true) return out;
     return this.admitSeries(s, reject) ? out : null;
   }
 
@@ -141,6 +148,7 @@ export class SourceBoundary {
     let signals = this.known.get(s.machine);
     if (signals === undefined) this.known.set(s.machine, (signals = new Set()));
     signals.add(s.signal);
+    this.lastMachine = undefined; // its set may have been created just now
     if (!seeded) this.seriesCount++;
     this.onNewSeries(s.machine, s.signal);
     return true;
