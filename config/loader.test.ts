@@ -101,7 +101,7 @@ ${machines}`;
 
   it('an unknown key without a close match lists the allowed keys', () => {
     const p = problemAt(`${head}buffer: { colour: blue }\n`, 'buffer.colour');
-    expect(p.message).toBe('unknown key "colour": allowed keys are maxBytes, retainDays, synchronous, batchRows, batchMs, rollupMinuteDays, rollupHourDays');
+    expect(p.message).toBe('unknown key "colour": allowed keys are maxBytes, retainDays, maxFutureS, synchronous, batchRows, batchMs, rollupMinuteDays, rollupHourDays');
   });
 
   it('a duplicate machine id: machines[1].id', () => {

@@ -175,6 +175,8 @@ export const configSchema = z
       .strictObject({
         maxBytes: byteSize.default(2 * 1024 ** 3),
         retainDays: z.number().positive().default(14),
+        /** a sample dated further ahead of its arrival than this is out of the accepted window (sources[].badTimestamp) */
+        maxFutureS: z.number().positive().default(300),
         synchronous: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
         batchRows: z.number().int().min(1).max(1000).default(1000),
         batchMs: z.number().int().min(1).max(100).default(100),
@@ -182,7 +184,7 @@ export const configSchema = z
         rollupMinuteDays: z.number().positive().default(14),
         rollupHourDays: z.number().positive().default(730),
       })
-      .default({ maxBytes: 2 * 1024 ** 3, retainDays: 14, synchronous: 'NORMAL', batchRows: 1000, batchMs: 100, rollupMinuteDays: 14, rollupHourDays: 730 }),
+      .default({ maxBytes: 2 * 1024 ** 3, retainDays: 14, maxFutureS: 300, synchronous: 'NORMAL', batchRows: 1000, batchMs: 100, rollupMinuteDays: 14, rollupHourDays: 730 }),
     upstream: z
       .strictObject({
         url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'a broker URL like mqtts://central.example:8883'),

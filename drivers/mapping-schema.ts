@@ -33,3 +33,15 @@ export const mappingFields = {
   rollover: rollover.optional(),
   staleAfterS: staleAfterS.optional(),
 };
+
+/**
+ * Fields every source has, read by the input boundary (agent/plant/input-boundary.ts), not by
+ * the driver: what happens to a sample dated outside the accepted window, and how many
+ * distinct series the source may create.
+ */
+export const sourceInputFields = {
+  /** deadLetter: the sample is stored as a dead letter with its reason; arrival: it is kept with its arrival time */
+  badTimestamp: z.enum(['deadLetter', 'arrival']).default('deadLetter'),
+  /** distinct (machine, signal) series this source may create; the rest are refused and counted (health: seriesCapped) */
+  maxSeries: z.number().int().positive().default(10_000),
+};

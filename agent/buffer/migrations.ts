@@ -125,6 +125,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX upstream_hours_unsent ON upstream_hours (hour_start) WHERE payload IS NOT NULL;
   `,
+  // 5: a dead letter keeps at most 1 KiB of its payload (dead-letters.ts) and the size it had
+  `
+  ALTER TABLE dead_letters ADD COLUMN payload_bytes INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

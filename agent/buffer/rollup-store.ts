@@ -241,6 +241,19 @@ export class RollupStore {
     return n;
   }
 
+  /**
+   * Samples of these series in [lo, hi] were removed (the start-up repair, input-repair.ts):
+   * their rollups there are rewritten from the raw rows left, as for a late sample.
+   */
+  recomputeRemoved(ranges: ReadonlyMap<number, { lo: number; hi: number }>): void {
+    if (ranges.size === 0) return;
+    this.flush();
+    this.db.transaction(() => {
+      for (const [sid, r] of ranges) this.recompute(sid, r.lo, r.hi);
+    })();
+    for (const sid of ranges.keys()) this.states[sid] = undefined; // reload from the tables
+  }
+
   /** Rewrites series `sid`'s rollups that samples in [lo, hi] can affect (inside the caller's transaction). */
   private recompute(sid: number, lo: number, hi: number): void {
     const name = this.seriesName(sid);

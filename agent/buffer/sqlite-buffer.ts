@@ -11,6 +11,7 @@ import type { Sample, SampleValue, StoredSample } from '../model/index.ts';
 import { checkpoint, incrementalVacuum, limitWal, pageStats, type BufferStats, type PageStats } from './buffer-file.ts';
 import { openBufferDb, readCounts } from './buffer-open.ts';
 import { DeadLetters, type DeadLetterRow } from './dead-letters.ts';
+import { repairStoredInput } from './input-repair.ts';
 import { prepareReadAfter, readAfterJson, type ReadAfterStatement, type SamplesJson } from './forward-reads.ts';
 import { KpiReads, type HourSeries, type LocatedSample } from './kpi-reads.ts';
 import { latestValues, loadLatest, updateLatest, type LatestSlot, type LatestValue } from './latest-values.ts';
@@ -84,15 +85,19 @@ export class SqliteBuffer {
   private kpiReadsCache: KpiReads | undefined;
   /** the hourly KPI components published upstream (agent/forward/hour-publisher.ts) */
   private publishedHoursCache: PublishedHours | undefined;
+  /** what the start-up repair removed (input-repair.ts), for the agent's log */
+  readonly repaired: { series: number; samples: number };
 
   constructor(options: Partial<BufferOptions> & { dataDir: string }) {
     this.opts = { ...BUFFER_DEFAULTS, ...options };
     this.path = join(this.opts.dataDir, 'buffer.db');
     this.db = openBufferDb(this.path, this.opts);
+    this.dead = new DeadLetters(this.db, this.opts.deadLetterCap);
+    // rows stored before the input boundary existed: removed before anything reads them
+    const repaired = this.opts.readonly ? undefined : repairStoredInput(this.db, this.dead, Date.now());
     this.registry = new SeriesRegistry(this.db, (id) => this.rollups.seriesCreated(id));
     this.insertBatch = prepareInsertBatch(this.db, this.registry);
     this.readAfter = prepareReadAfter(this.db);
-    this.dead = new DeadLetters(this.db, this.opts.deadLetterCap);
     this.sources = new SeriesSources(this.db);
     const counts = readCounts(this.db);
     this.sampleCount = counts.n;
@@ -102,6 +107,8 @@ export class SqliteBuffer {
       flushMs: this.opts.rollupFlushMs,
     });
     if (!this.opts.readonly) this.rollups.replay(this.lastId);
+    if (repaired !== undefined) this.rollups.recomputeRemoved(repaired.ranges);
+    this.repaired = repaired === undefined ? { series: 0, samples: 0 } : { series: repaired.series, samples: repaired.samples };
     loadLatest(this.db, this.registry.byId, this.latestById, this.opts.readonly);
   }
 
@@ -246,6 +253,11 @@ export class SqliteBuffer {
 
   deadLetter(source: string, topic: string, reason: string, payload: Buffer | string, ts = Date.now()): void {
     this.dead.add(source, topic, reason, payload, ts);
+  }
+
+  /** dead letters deleted to keep the table within its bounds since the buffer opened */
+  deadLettersDropped(): number {
+    return this.dead.dropped;
   }
 
   deadLetters(limit = 100): DeadLetterRow[] {

@@ -13,8 +13,8 @@ import type { Plant } from '../plant/index.ts';
 export interface Health {
   status: 'ok' | 'degraded';
   /** problems: per-tag problems of sources that can report them (e.g. an OPC UA nodeId the server does not know) */
-  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; problems?: TagProblem[] }[];
-  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number };
+  sources: { id: string; type: string; state: SourceState; detail?: string; lastSampleAt: string | null; deadLetters: number; seriesCapped?: number; problems?: TagProblem[] }[];
+  buffer: { samples: number; backlog: number; bytes: number; droppedSamples: number; pending: number; deadLetters: number; deadLettersDropped?: number };
   upstream: { state: 'disabled' | 'connecting' | 'connected' | 'disconnected'; lastAckAt: string | null } & Partial<UpstreamConfirmation>;
   /** when the running config was loaded, and how the last reload (SIGHUP) went */
   config?: { loadedAt: string; lastReload: { ok: boolean; at: string; error?: string; needsRestart?: string[] } | null };

@@ -12,6 +12,7 @@ import { MACHINE_DEFAULTS } from '../../config/machine-defaults.ts';
 import { decodeState, makeStateDecoder, type StateDecoder } from '../kpi/state-time.ts';
 import { MACHINE_STATES, type MachineState, type Sample } from '../model/index.ts';
 import { SeriesSettingsResolver, type SeriesSettings } from './series-settings.ts';
+import { INPUT_BOUNDARY_DEFAULTS, type BoundaryPolicy } from './input-boundary.ts';
 
 export interface MachineInfo {
   id: string;
@@ -162,6 +163,17 @@ export class Plant {
   /** Sources configured to feed a machine by name (templates learn theirs from the data). */
   feeds(machine: string): ReadonlySet<string> {
     return this.feedsByMachine.get(machine) ?? new Set();
+  }
+
+  /** What the input boundary accepts from a source (agent/plant/input-boundary.ts). */
+  inputPolicy(sourceId: string): BoundaryPolicy {
+    const src = this.sources.find((s) => s.id === sourceId)?.config;
+    return {
+      maxFutureMs: (this.buffer.maxFutureS ?? INPUT_BOUNDARY_DEFAULTS.maxFutureS) * 1000,
+      retainMs: this.buffer.retainDays * 86_400_000,
+      badTimestamp: src?.badTimestamp ?? INPUT_BOUNDARY_DEFAULTS.badTimestamp,
+      maxSeries: src?.maxSeries ?? INPUT_BOUNDARY_DEFAULTS.maxSeries,
+    };
   }
 
   /**

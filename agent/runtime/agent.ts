@@ -3,12 +3,13 @@
  * flushing every pending sample before the database closes.
  */
 import type { Config } from '../../config/schema.ts';
-import { reportsTagProblems, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
+import { reportsTagProblems, type DeadLetter, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
 import { descriptorOf, type SourceType } from '../../drivers/registry.ts';
 import { BatchWriter, Retention, SqliteBuffer } from '../buffer/index.ts';
-import { Plant } from '../plant/index.ts';
+import { Plant, SourceBoundary } from '../plant/index.ts';
 import { describePlant, Forwarder, kpiSnapshots } from '../forward/index.ts';
 import type { Sample } from '../model/index.ts';
+import { deadLetterOf } from './rejected-sample.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from '../kpi-query/index.ts';
@@ -60,6 +61,8 @@ export class Agent implements HealthPort {
   private readonly writer: BatchWriter;
   private readonly drivers: Driver[] = [];
   private readonly status = new Map<string, SourceStatus>();
+  /** the input boundary of each source (DESIGN.md §2) */
+  private readonly boundaries = new Map<string, SourceBoundary>();
   private http: HttpServer | undefined;
   private simulator: Companion | undefined;
   private stopped = false;
@@ -79,6 +82,8 @@ export class Agent implements HealthPort {
     const plant = this.plantHolder.view;
     this.plant = plant;
     this.buffer = new SqliteBuffer({ dataDir: plant.dataDir, synchronous: plant.buffer.synchronous, rollupSeries: plant });
+    const { series, samples } = this.buffer.repaired;
+    if (samples > 0 || series > 0) this.log.warn({ series, samples }, 'stored samples with unusable names or timestamps moved to dead letters');
     // before any series' settings are resolved: which source delivered each series so far
     for (const b of this.buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
     this.writer = new BatchWriter(this.buffer, {
@@ -270,6 +275,7 @@ export class Agent implements HealthPort {
       ...(s.detail ? { detail: s.detail } : {}),
       lastSampleAt: s.lastSampleAt === undefined ? null : new Date(s.lastSampleAt).toISOString(),
       deadLetters: s.deadLetters,
+      seriesCapped: this.boundaries.get(s.id)?.seriesCapped ?? 0,
       ...this.problemsOf(s.id),
     }));
     const fwd = this.forwarder;
@@ -284,6 +290,7 @@ export class Agent implements HealthPort {
         droppedSamples: this.buffer.droppedSamples(),
         pending: this.writer.pendingCount,
         deadLetters: stats.deadLetters,
+        deadLettersDropped: this.buffer.deadLettersDropped(),
       },
       upstream: fwd
         ? {
@@ -309,45 +316,51 @@ export class Agent implements HealthPort {
   }
 
   /**
-   * Binds each series to the source delivering it, the first time this source delivers it (two
-   * lookups per sample, no allocation): the Plant resolves a captured series' settings among that
-   * source's mappings, and the buffer keeps the binding for readers in other processes.
+   * The source's input boundary. A series it admits for the first time is bound to the source
+   * (the Plant resolves a captured series' settings among that source's mappings, and the buffer
+   * keeps the binding for readers in other processes); series bound in earlier runs count
+   * against the source's cap.
    */
-  private seriesBinder(sourceId: string): { see(machine: string, signal: string): void } {
+  private boundaryFor(sourceId: string, status: SourceStatus, bindings: readonly { source: string; machine: string; signal: string }[]): SourceBoundary {
     // a source naming its series literally needs no binding: its literal mappings win
-    if (!this.plant.capturesSeries(sourceId)) return { see: () => undefined };
-    const seen = new Map<string, Set<string>>();
-    return {
-      see: (machine, signal) => {
-        let signals = seen.get(machine);
-        if (signals === undefined) seen.set(machine, (signals = new Set()));
-        if (signals.has(signal)) return;
-        signals.add(signal);
-        if (this.plant.bindSeries(sourceId, machine, signal)) this.buffer.bindSeriesSource(sourceId, machine, signal);
-      },
-    };
+    const captures = this.plant.capturesSeries(sourceId);
+    const boundary = new SourceBoundary(this.plant.inputPolicy(sourceId), (machine, signal) => {
+      // MES order events name machines they do not measure: they say nothing about a tile's freshness
+      if (signal === 'order_event') return;
+      status.machines.add(machine);
+      if (captures && this.plant.bindSeries(sourceId, machine, signal)) this.buffer.bindSeriesSource(sourceId, machine, signal);
+    });
+    for (const b of bindings) if (b.source === sourceId) boundary.seed(b.machine, b.signal);
+    this.boundaries.set(sourceId, boundary);
+    return boundary;
   }
 
   private contextFor(sourceId: string): DriverContext {
     const status = this.status.get(sourceId) as SourceStatus;
     const log = this.log.child({ source: sourceId });
     const stored = this.metrics.samplesStored.labels(sourceId);
-    const bound = this.seriesBinder(sourceId);
+    const deadLetter = (l: DeadLetter): void => {
+      status.deadLetters++;
+      this.metrics.deadLetters.labels(sourceId, reasonClass(l.reason)).inc();
+      this.buffer.deadLetter(l.source, l.topic, l.reason, l.payload);
+      if (status.deadLetters === 1 || status.deadLetters % 1000 === 0) {
+        log.warn({ topic: l.topic.slice(0, 256), reason: l.reason.slice(0, 512), deadLetters: status.deadLetters }, 'payload stored as dead letter');
+      }
+    };
+    const boundary = this.boundaryFor(sourceId, status, this.buffer.seriesSources());
+    const reject = (s: Sample, reason: string): void => deadLetter(deadLetterOf(sourceId, s, reason));
     const seen = (samples: readonly Sample[]): readonly Sample[] => {
-      if (samples.length > 0) {
-        status.lastSampleAt = Date.now();
-        stored.inc(samples.length);
-        // MES order events name machines they do not measure: they say nothing about a tile's freshness
-        for (const s of samples) {
-          if (s.signal === 'order_event') continue;
-          status.machines.add(s.machine);
-          bound.see(s.machine, s.signal);
-        }
+      if (samples.length === 0) return samples;
+      const now = Date.now();
+      const admitted = boundary.admit(samples, now, reject);
+      if (admitted.length > 0) {
+        status.lastSampleAt = now;
+        stored.inc(admitted.length);
       }
       // the current Plant's state decoders (a reload's new stateMaps apply to sources it leaves
       // running); without any stateMap there is nothing to map and samples pass as they are
       const current = this.plantHolder.plant;
-      return current.mapsStates ? samples.map((x) => current.normalise(x)) : samples;
+      return current.mapsStates ? admitted.map((x) => current.normalise(x)) : admitted;
     };
     return {
       log,
@@ -361,14 +374,7 @@ export class Agent implements HealthPort {
           throw err;
         }
       },
-      deadLetter: (l) => {
-        status.deadLetters++;
-        this.metrics.deadLetters.labels(sourceId, reasonClass(l.reason)).inc();
-        this.buffer.deadLetter(l.source, l.topic, l.reason, l.payload);
-        if (status.deadLetters === 1 || status.deadLetters % 1000 === 0) {
-          log.warn({ topic: l.topic, reason: l.reason, deadLetters: status.deadLetters }, 'payload stored as dead letter');
-        }
-      },
+      deadLetter,
       setState: (state, detail) => {
         if (status.state === state && status.detail === detail) return;
         const changed = status.state !== state;

@@ -17,6 +17,12 @@ function value(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
 
+/** series a source may not create (past its maxSeries), next to its dead letters; nothing when none */
+function refusedSeries(d: Diagnostics, source: string, fmt: Fmt): HTMLElement | string {
+  const n = d.health.sources.find((x) => x.id === source)?.seriesCapped ?? 0;
+  return n === 0 ? '' : h('div', { class: 'muted', 'data-testid': 'series-capped' }, `${fmt.num(n)} series over maxSeries`);
+}
+
 function draw(root: HTMLElement, d: Diagnostics, fmt: Fmt): void {
   const now = Date.parse(d.now);
   const hb = d.health.buffer;
@@ -46,7 +52,7 @@ function draw(root: HTMLElement, d: Diagnostics, fmt: Fmt): void {
             h('td', {}, h('span', { class: `chip src-${s.state}` }, s.state)),
             h('td', {}, `${fmt.stamp(s.since)}`),
             h('td', {}, s.lastSampleAt ? `${fmt.duration((now - Date.parse(s.lastSampleAt)) / 1000)} ago` : 'never'),
-            h('td', { class: 'r' }, fmt.num(s.deadLetters)),
+            h('td', { class: 'r' }, fmt.num(s.deadLetters), refusedSeries(d, s.id, fmt)),
             h('td', {}, s.machines.join(', ') || '–'),
             h('td', { class: 'muted' }, s.detail ?? ''),
           ))),

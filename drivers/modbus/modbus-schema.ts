@@ -1,6 +1,6 @@
 /** The config schema of a `modbus` source (DESIGN.md §6), owned by this driver. */
 import { z } from 'zod';
-import { id, mappingFields, port } from '../mapping-schema.ts';
+import { id, mappingFields, port, sourceInputFields } from '../mapping-schema.ts';
 
 export const modbusRegisterSchema = z
   .strictObject({
@@ -48,6 +48,7 @@ export const modbusSourceSchema = z
   .strictObject({
     id,
     type: z.literal('modbus'),
+    ...sourceInputFields,
     /** the single-device form; several devices go under `devices` */
     host: z.string().min(1).optional(),
     ...modbusDeviceFields,

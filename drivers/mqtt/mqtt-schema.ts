@@ -1,6 +1,6 @@
 /** The config schema of an `mqtt` source (DESIGN.md §6), owned by this driver. */
 import { z } from 'zod';
-import { id, rollover, scale, signal, staleAfterS } from '../mapping-schema.ts';
+import { id, rollover, scale, signal, sourceInputFields, staleAfterS } from '../mapping-schema.ts';
 import { sparkplugSchema } from '../sparkplug/sparkplug-schema.ts';
 
 /** A JSON field mapping: a dotted path ("energy.kwh", "samples.0.v"), or a path with its own scale/rollover. */
@@ -55,6 +55,7 @@ function validTopicFilter(f: string): boolean {
 export const mqttSourceSchema = z.strictObject({
   id,
   type: z.literal('mqtt'),
+  ...sourceInputFields,
   url: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'a broker URL like mqtt://host:1883, mqtts://, ws:// or wss://'),
   clientId: z.string().min(1).optional(),
   username: z.string().optional(),

@@ -2,7 +2,7 @@
  * Maps MQTT messages to samples. Prepared once per topic at start-up (the hot path only
  * matches and walks pre-split paths). Pure: no I/O; bad payloads are returned as reasons.
  */
-import { encodeOrderEventValue, isOrderEventKind, type OrderEvent, type Sample, type SampleValue } from '../../agent/model/index.ts';
+import { encodeOrderEventValue, isOrderEventKind, quote, textProblem, type OrderEvent, type Sample, type SampleValue } from '../../agent/model/index.ts';
 import type { MqttTopicConfig } from './mqtt-schema.ts';
 
 export type DecodeResult = { ok: true; samples: Sample[] } | { ok: false; reason: string };
@@ -69,7 +69,7 @@ function parseTs(raw: unknown, unit: 'ms' | 's' | 'iso'): number | string {
   if (unit === 'iso') {
     if (typeof raw !== 'string') return `timestamp is not an ISO 8601 string`;
     const t = Date.parse(raw);
-    return Number.isFinite(t) ? t : `timestamp "${raw}" is not ISO 8601`;
+    return Number.isFinite(t) ? t : `timestamp ${quote(raw)} is not ISO 8601`;
   }
   const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof n !== 'number' || !Number.isFinite(n)) return `timestamp is not a number of ${unit}`;
@@ -97,7 +97,7 @@ export function decodeMessage(t: PreparedTopic, captures: readonly string[], pay
     let value: SampleValue;
     if (text === 'true' || text === 'false') value = text === 'true';
     else if (text !== '' && Number.isFinite(Number(text))) value = Number(text) * (t.config.scale ?? 1);
-    else if (text === '' || /^(nan|-?inf(inity)?)$/i.test(text)) return { ok: false, reason: `plain payload "${text}" is not a usable value` };
+    else if (text === '' || /^(nan|-?inf(inity)?)$/i.test(text)) return { ok: false, reason: `plain payload ${quote(text)} is not a usable value` };
     else value = text;
     return { ok: true, samples: [{ machine, signal, ts: now, value, quality: 'good' }] };
   }
@@ -124,7 +124,7 @@ export function decodeMessage(t: PreparedTopic, captures: readonly string[], pay
       const raw = walk(rec, f.path);
       if (raw === undefined) continue; // report by exception: a field may be absent
       const value = toValue(raw, f.scale);
-      if (value === undefined) return { ok: false, reason: `field "${f.path.join('.')}" (${f.signal}) has an unusable value: ${JSON.stringify(raw)}` };
+      if (value === undefined) return { ok: false, reason: `field "${f.path.join('.')}" (${f.signal}) has an unusable value: ${quote(raw)}` };
       samples.push({ machine, signal: fillCaptures(f.signal, captures), ts, value, quality: 'good' });
     }
   }
@@ -146,8 +146,10 @@ export function decodeOrderEvent(payload: Buffer, now: number, machine?: string)
     if (d === null || typeof d !== 'object') return { ok: false, reason: 'order event is not an object' };
     const o = d as Record<string, unknown>;
     if (typeof o.orderId !== 'string' || o.orderId === '') return { ok: false, reason: 'order event without "orderId"' };
+    const idProblem = textProblem('order event "orderId"', o.orderId) ?? (typeof o.product === 'string' && o.product !== '' ? textProblem('order event "product"', o.product) : undefined);
+    if (idProblem !== undefined) return { ok: false, reason: idProblem };
     if (!isOrderEventKind(o.event)) {
-      return { ok: false, reason: `order event "event" must be released, started or completed, got ${JSON.stringify(o.event)}` };
+      return { ok: false, reason: `order event "event" must be released, started or completed, got ${quote(o.event)}` };
     }
     let ts = now;
     if (o.ts !== undefined) {

@@ -1,6 +1,6 @@
 /** The config schema of an `opcua` source (DESIGN.md §6), owned by this driver. */
 import { z } from 'zod';
-import { id, mappingFields } from '../mapping-schema.ts';
+import { id, mappingFields, sourceInputFields } from '../mapping-schema.ts';
 
 /** OPC UA DataChangeFilter deadband: absolute (in the node's unit) or percent of its EURange. */
 export const opcuaDeadbandSchema = z.strictObject({
@@ -26,6 +26,7 @@ export const opcuaTagSchema = z.strictObject({
 export const opcuaSourceSchema = z.strictObject({
   id,
   type: z.literal('opcua'),
+  ...sourceInputFields,
   endpoint: z.string().regex(/^opc\.tcp:\/\/[^\s/:]+(:\d+)?(\/.*)?$/, 'an endpoint like opc.tcp://10.0.0.5:4840'),
   securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None'),
   securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('None'),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchWriter, SqliteBuffer } from '../../agent/buffer/index.ts';
 import type { Sample } from '../../agent/model/index.ts';
+import { SourceBoundary } from '../../agent/plant/index.ts';
 import { median, repeat, type BenchFigure } from './harness.ts';
 
 const N = 200_000;
@@ -46,9 +47,14 @@ function ours(data: Sample[]): number {
   return inTemp((dir) => {
     const buffer = new SqliteBuffer({ dataDir: dir });
     const writer = new BatchWriter(buffer, { maxRows: 1000, maxDelayMs: 100 });
+    // every sample passes the input boundary first, as in the agent (the data is dated 2023: a retention that keeps it)
+    const boundary = new SourceBoundary({ maxFutureMs: 300_000, retainMs: Number.MAX_SAFE_INTEGER, badTimestamp: 'deadLetter', maxSeries: 10_000 });
+    const reject = (_s: Sample, reason: string): void => {
+      throw new Error(`bench sample refused: ${reason}`);
+    };
     const s = timed(() => {
       // drivers hand over small groups of samples, as notifications arrive
-      for (let i = 0; i < data.length; i += 10) writer.enqueue(data.slice(i, i + 10));
+      for (let i = 0; i < data.length; i += 10) writer.enqueue(boundary.admit(data.slice(i, i + 10), Date.now(), reject));
       writer.flush();
     });
     buffer.close();

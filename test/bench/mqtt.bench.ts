@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { BatchWriter, SqliteBuffer } from '../../agent/buffer/index.ts';
+import { SourceBoundary } from '../../agent/plant/index.ts';
 import { mqttSourceSchema } from '../../config/schema.ts';
 import type { DriverContext } from '../../drivers/driver.ts';
 import { MqttDriver } from '../../drivers/mqtt/index.ts';
@@ -115,11 +116,16 @@ async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', 
   const writer = new BatchWriter(buffer);
   const perMessage = kind === 'single' ? 1 : SAMPLES_PER_BATCH;
   let messages = 0;
+  // every sample passes the input boundary first, as in the agent (the publisher dates its data 2023: a retention that keeps it)
+  const boundary = new SourceBoundary({ maxFutureMs: 300_000, retainMs: Number.MAX_SAFE_INTEGER, badTimestamp: 'deadLetter', maxSeries: 10_000 });
+  const reject = (_s: unknown, reason: string): void => {
+    throw new Error(`bench sample refused: ${reason}`);
+  };
   const ctx: DriverContext = {
-    emit: (s) => writer.enqueue(s),
+    emit: (s) => writer.enqueue(boundary.admit(s, Date.now(), reject)),
     // the driver commits a group of messages at a time: count the messages it holds
     commit: (s) => {
-      writer.commitNow(s);
+      writer.commitNow(boundary.admit(s, Date.now(), reject));
       messages += s.length / perMessage;
       onMessage();
     },

@@ -50,6 +50,8 @@ site: { id: test-site }
 agent: { id: payload-test, dataDir: ${join(dir, 'data')} }
 http: { port: 0 }
 machines: [{ id: line-1 }]
+# the payloads are dated early in 2026: a retention that keeps them keeps them inside the accepted window
+buffer: { retainDays: 3650 }
 sources:
   - id: plant-broker
     type: mqtt
