@@ -32,6 +32,8 @@ export const ERRORS = {
   SFA_ERR_HTTP_INTERNAL: 'the agent failed to answer a request: the cause is in its log, on the "request failed" line with the request id the answer gives; report it with that line',
   SFA_ERR_KPI_QUERY: 'the KPI query cannot be answered as asked: "to" must be after "from", groupBy=shift needs shifts[] in the config, and a range with too many windows must be narrowed (or grouped coarser)',
   SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
+  SFA_ERR_FLEET_STORE: 'the fleet store could not be opened or written: check database.url (PostgreSQL reachable, the role may create database.schema) or, without it, that fleet.dataDir is writable; the fleet retries a batch and acknowledges nothing it has not stored',
+  SFA_ERR_FLEET_BROKER: 'the fleet cannot reach the central broker or was refused: check broker.url, credentials and TLS files; agents keep their samples until the fleet confirms them',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
