@@ -13,7 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Fleet } from '../../agent/fleet/index.ts';
 import { mosquitto, postgres, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
 import { dropSchema, samplesMessage, testSchema } from '../helpers/fleet-messages.ts';
-import { agentClient, clearRetained, startFleet, type FleetTestSetup } from '../helpers/fleet-peers.ts';
+import { agentClient, clearRetained, endSession, startFleet, type FleetTestSetup } from '../helpers/fleet-peers.ts';
 
 let ready = false;
 beforeAll(async () => {
@@ -47,7 +47,10 @@ async function setup(name: string): Promise<{ s: FleetTestSetup; agent: MqttClie
 
 async function fleetOf(s: FleetTestSetup, id = s.id): Promise<Fleet> {
   const f = await startFleet({ ...s, id });
-  cleanups.push(() => f.stop());
+  cleanups.push(async () => {
+    await f.stop();
+    await endSession(id);
+  });
   return f;
 }
 
@@ -143,5 +146,34 @@ describe('fleet ingest (Mosquitto, PostgreSQL)', () => {
     expect(await batches(f2)).toBeGreaterThan(0);
     const stored = async (f: Fleet): Promise<number> => (await f.metrics.rowsStored.get()).values[0]?.value ?? 0;
     expect((await stored(f1)) + (await stored(f2))).toBe(2 * n * 50);
+  });
+
+  it('acknowledges each batch after its commit: 60 messages pass a window of 5 unacknowledged', async ({ skip }) => {
+    if (!ready) skip();
+    const { s, agent, confirms } = await setup('window');
+    const fleet = await fleetOf({ ...s, ingest: 'batchMs: 200, maxPending: 5, confirmIntervalMs: 0' });
+    const store = fleet.fleetStore;
+    if (!store) throw new Error('no store');
+    await waitFor(() => fleet.health().status === 'ok', 10_000, 'the fleet connected');
+    for (let i = 0; i < 60; i++) await pub(agent, `${s.prefix}/site-a/edge-1/samples`, samplesMessage({ instance: 'w', prevLastId: i * 10, firstId: i * 10 + 1, lastId: (i + 1) * 10 }));
+    await waitFor(async () => (await store.sampleCount()) === 600, 20_000, 'all 600 samples');
+    await waitFor(() => confirms.get(`${s.prefix}/site-a/edge-1/confirm`)?.at(-1)?.confirmedId === 600, 5000, 'confirmed 600');
+    // the broker sends no more once its in-flight window (Receive Maximum; Mosquitto refills up to
+    // its max_inflight_messages, 20) is unacknowledged: 60 messages arrive only if PUBACKs flow
+    expect((await fleet.metrics.batches.get()).values[0]?.value).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps its session while it is down: what was published meanwhile is stored after the restart', async ({ skip }) => {
+    if (!ready) skip();
+    const { s, agent } = await setup('session');
+    const first = await startFleet(s);
+    await waitFor(() => first.health().status === 'ok', 10_000, 'the fleet connected');
+    await first.stop();
+    for (let i = 0; i < 20; i++) await pub(agent, `${s.prefix}/site-a/edge-1/samples`, samplesMessage({ instance: 'q', prevLastId: i * 10, firstId: i * 10 + 1, lastId: (i + 1) * 10 }));
+    const again = await fleetOf(s);
+    const store = again.fleetStore;
+    if (!store) throw new Error('no store');
+    await waitFor(async () => (await store.sampleCount()) === 200, 15_000, 'the queued batches stored');
+    expect((await store.agents())[0]).toMatchObject({ instance: 'q', confirmedId: 200 });
   });
 });

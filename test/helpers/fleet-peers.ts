@@ -22,7 +22,10 @@ export interface FleetTestSetup {
   dataDir: string;
   /** a PostgreSQL schema, or undefined for SQLite */
   schema?: string | undefined;
-  extra?: string;
+  /** the `ingest` mapping's content (default: short batches and confirmation intervals) */
+  ingest?: string;
+  /** a fixed HTTP port (default 0) */
+  port?: number;
 }
 
 export function fleetYaml(s: FleetTestSetup): string {
@@ -31,9 +34,8 @@ export function fleetYaml(s: FleetTestSetup): string {
     `fleet: { id: ${s.id}, dataDir: "${s.dataDir}", logLevel: warn }\n` +
     `broker: { url: "${MOSQUITTO_URL}", topicPrefix: "${s.prefix}", group: ${s.group}, sessionExpiryS: 600 }\n` +
     db +
-    `http: { port: 0 }\n` +
-    `ingest: { batchMs: 20, confirmIntervalMs: 50 }\n` +
-    (s.extra ?? '')
+    `http: { port: ${s.port ?? 0} }\n` +
+    `ingest: { ${s.ingest ?? 'batchMs: 20, confirmIntervalMs: 50'} }\n`
   );
 }
 
@@ -66,4 +68,10 @@ export async function agentClient(): Promise<MqttClient> {
 /** Clears the retained messages a test left under its prefix (status, plant, confirm). */
 export async function clearRetained(c: MqttClient, topics: readonly string[]): Promise<void> {
   for (const t of topics) await c.publishAsync(t, '', { qos: 1, retain: true });
+}
+
+/** Ends a fleet process's persistent session at the broker (tests leave none behind). */
+export async function endSession(id: string): Promise<void> {
+  const c = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `shopfloor-fleet-${id}`, clean: true });
+  await c.endAsync();
 }
