@@ -26,6 +26,8 @@ export interface FleetTestSetup {
   ingest?: string;
   /** a fixed HTTP port (default 0) */
   port?: number;
+  /** more top-level keys (benchmarks) */
+  extra?: string;
 }
 
 export function fleetYaml(s: FleetTestSetup): string {
@@ -35,7 +37,8 @@ export function fleetYaml(s: FleetTestSetup): string {
     `broker: { url: "${MOSQUITTO_URL}", topicPrefix: "${s.prefix}", group: ${s.group}, sessionExpiryS: 600 }\n` +
     db +
     `http: { port: ${s.port ?? 0} }\n` +
-    `ingest: { ${s.ingest ?? 'batchMs: 20, confirmIntervalMs: 50'} }\n`
+    `ingest: { ${s.ingest ?? 'batchMs: 20, confirmIntervalMs: 50'} }\n` +
+    (s.extra ?? '')
   );
 }
 
