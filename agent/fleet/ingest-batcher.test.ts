@@ -1,0 +1,101 @@
+/**
+ * The batcher over a real SQLite store: a message is acknowledged only after the transaction
+ * holding it has committed; a failing store acknowledges nothing and is retried; oversized and
+ * hostile payloads become dead letters; batches respect batchRows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { samplesMessage } from '../../test/helpers/fleet-messages.ts';
+import { waitFor } from '../../test/helpers/index.ts';
+import { FleetMetrics } from './fleet-metrics.ts';
+import { IngestBatcher } from './ingest-batcher.ts';
+import { SqliteStore, type CommitResult, type FleetStore, type IngestBatch } from './store/index.ts';
+
+const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const P = 'up';
+
+let dir: string;
+let store: SqliteStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sfa-fleet-batcher-'));
+  store = SqliteStore.open(dir);
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function msg(prev: number, first: number, last: number): Buffer {
+  return Buffer.from(JSON.stringify(samplesMessage({ instance: 'i', prevLastId: prev, firstId: first, lastId: last })));
+}
+
+/** A store whose commits fail while `failing` is true. */
+function flaky(inner: FleetStore): FleetStore & { failing: boolean; commits: IngestBatch[] } {
+  const f = Object.create(inner) as FleetStore & { failing: boolean; commits: IngestBatch[] };
+  f.failing = true;
+  f.commits = [];
+  f.commit = async (b: IngestBatch): Promise<CommitResult> => {
+    if (f.failing) throw new Error('connection refused');
+    f.commits.push(b);
+    return inner.commit(b);
+  };
+  return f;
+}
+
+describe('IngestBatcher', () => {
+  it('acknowledges nothing while the store fails, and everything once it commits', async () => {
+    const s = flaky(store);
+    const results: CommitResult[] = [];
+    const b = new IngestBatcher(s, { topicPrefix: P, batchMs: 5, retryMs: 20, retryMaxMs: 40 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: (r) => results.push(r) });
+    const acked: number[] = [];
+    b.push(`${P}/site-a/edge-1/samples`, msg(0, 1, 10), () => acked.push(1));
+    b.push(`${P}/site-a/edge-1/samples`, msg(10, 11, 20), () => acked.push(2));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(acked).toEqual([]);
+    expect(b.pending).toBe(2);
+    expect(b.lastError).toBe('connection refused');
+    s.failing = false;
+    await waitFor(() => acked.length === 2, 2000, 'both acknowledged');
+    expect(acked).toEqual([1, 2]);
+    expect(await store.sampleCount()).toBe(20);
+    expect(results.at(-1)?.confirmed[0]?.confirmedId).toBe(20);
+    expect(b.lastError).toBeUndefined();
+    await b.stop();
+  });
+
+  it('cuts batches at batchRows and acknowledges each after its own commit', async () => {
+    const s = flaky(store);
+    s.failing = false;
+    const b = new IngestBatcher(s, { topicPrefix: P, batchMs: 1000, batchRows: 25 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: () => undefined });
+    const acked: number[] = [];
+    for (let i = 0; i < 6; i++) b.push(`${P}/site-a/edge-1/samples`, msg(i * 10, i * 10 + 1, (i + 1) * 10), () => acked.push(i));
+    await waitFor(() => acked.length === 6, 3000, 'all acknowledged');
+    expect(s.commits.map((c) => c.samples.reduce((n, m) => n + m.samples.length, 0)).every((n) => n <= 30)).toBe(true);
+    expect(s.commits.length).toBeGreaterThanOrEqual(2);
+    await b.stop();
+  });
+
+  it('dead-letters what it cannot use, acknowledges it, and stores the rest', async () => {
+    const metrics = new FleetMetrics({ fleet: 't' });
+    const b = new IngestBatcher(store, { topicPrefix: P, batchMs: 5, maxPayloadBytes: 2048 }, { metrics, log, onCommitted: () => undefined });
+    let acks = 0;
+    const ack = (): void => void acks++;
+    b.push(`${P}/site-a/edge-1/samples`, Buffer.alloc(4096, 0x20), ack);
+    b.push(`${P}/site-a/edge-1/samples`, Buffer.from('[1,2'), ack);
+    b.push(`${P}/site-a/edge-1/samples`, Buffer.from('{"__proto__":{"x":1},"agent":"edge-1"}'), ack);
+    b.push(`elsewhere/site-a/edge-1/samples`, msg(0, 1, 2), ack);
+    b.push(`${P}/site-a/edge-1/status`, Buffer.alloc(0), ack);
+    b.push(`${P}/site-a/edge-1/samples`, msg(0, 1, 2), ack);
+    await waitFor(() => acks === 6, 2000, 'all acknowledged');
+    const dead = (await store.deadLetters(10)).map((d) => d.reason).reverse();
+    expect(dead).toHaveLength(4);
+    expect(dead[0]).toMatch(/larger than ingest.maxPayloadBytes/);
+    expect(dead[1]).toMatch(/not JSON/);
+    expect(dead[3]).toBe('not a fleet topic');
+    expect(await store.sampleCount()).toBe(2);
+    expect((await metrics.deadLetters.get()).values[0]?.value).toBe(4);
+    await b.stop();
+  });
+});
