@@ -11,6 +11,7 @@ import { samplesMessage } from '../../test/helpers/fleet-messages.ts';
 import { waitFor } from '../../test/helpers/index.ts';
 import { FleetMetrics } from './fleet-metrics.ts';
 import { IngestBatcher } from './ingest-batcher.ts';
+import { AgentError } from '../errors.ts';
 import { SqliteStore, type CommitResult, type FleetStore, type IngestBatch } from './store/index.ts';
 
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -96,6 +97,41 @@ describe('IngestBatcher', () => {
     expect(dead[3]).toBe('not a fleet topic');
     expect(await store.sampleCount()).toBe(2);
     expect((await metrics.deadLetters.get()).values[0]?.value).toBe(4);
+    await b.stop();
+  });
+
+  it('dead-letters a message the store refuses and commits the others of its batch', async () => {
+    const s = flaky(store);
+    s.failing = false;
+    const inner = s.commit;
+    s.commit = async (b) => {
+      if (b.samples.some((m) => m.instance === 'poison')) throw new AgentError('SFA_ERR_PAYLOAD', 'value out of range (SQLSTATE 22003)');
+      return inner(b);
+    };
+    const b = new IngestBatcher(s, { topicPrefix: P, batchMs: 50 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: () => undefined });
+    let acks = 0;
+    const poison = Buffer.from(JSON.stringify(samplesMessage({ instance: 'poison', prevLastId: 0, firstId: 1, lastId: 5 })));
+    b.push(`${P}/site-a/edge-1/samples`, msg(0, 1, 10), () => void acks++);
+    b.push(`${P}/site-a/edge-1/samples`, poison, () => void acks++);
+    b.push(`${P}/site-a/edge-1/samples`, msg(10, 11, 20), () => void acks++);
+    await waitFor(() => acks === 3, 2000, 'all three acknowledged');
+    expect(await store.sampleCount()).toBe(20);
+    const [d] = await store.deadLetters(10);
+    expect(d?.reason).toMatch(/the store refused it: value out of range/);
+    expect(JSON.parse(d?.payload ?? '{}')).toMatchObject({ instance: 'poison' });
+    expect(b.lastError).toBeUndefined();
+    await b.stop();
+  });
+
+  it('stores samples of an agent from before the fleet protocol (no instance, no prevLastId)', async () => {
+    const b = new IngestBatcher(store, { topicPrefix: P, batchMs: 5 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: () => undefined });
+    let acks = 0;
+    for (const [first, last] of [[1, 10], [11, 20]] as const) {
+      const { instance: _i, prevLastId: _p, ...legacy } = samplesMessage({ instance: 'x', prevLastId: 0, firstId: first, lastId: last });
+      b.push(`${P}/site-a/edge-1/samples`, Buffer.from(JSON.stringify(legacy)), () => void acks++);
+    }
+    await waitFor(() => acks === 2, 2000, 'acknowledged');
+    expect((await store.agents())[0]).toMatchObject({ instance: 'legacy:site-a/edge-1', confirmedId: 20 });
     await b.stop();
   });
 });

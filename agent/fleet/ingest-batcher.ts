@@ -40,10 +40,26 @@ export interface IngestLog {
   error(obj: object, msg: string): void;
 }
 
-interface Entry {
+interface Parsed {
   apply: (b: IngestBatch) => void;
   rows: number;
   ack: () => void;
+}
+
+/** A message held until its batch commits; topic and payload stay for a dead letter. */
+interface Entry extends Parsed {
+  topic: string;
+  payload: Buffer;
+}
+
+/** Text PostgreSQL can hold (no U+0000). */
+function storable(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD');
+}
+
+/** The store refused the data itself (not the connection): retrying the same batch cannot help. */
+function isDataError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SFA_ERR_PAYLOAD';
 }
 
 export class IngestBatcher {
@@ -74,7 +90,7 @@ export class IngestBatcher {
 
   /** Takes one message; `ack` is called once its batch is committed. */
   push(topic: string, payload: Buffer, ack: () => void): void {
-    const entry = this.parse(topic, payload, ack);
+    const entry: Entry = { ...this.parse(topic, payload, ack), topic, payload };
     this.entries.push(entry);
     this.rows += entry.rows;
     this.hooks.metrics.pending.set(this.entries.length);
@@ -82,13 +98,9 @@ export class IngestBatcher {
     else this.kick(this.opts.batchMs);
   }
 
-  private parse(topic: string, payload: Buffer, ack: () => void): Entry {
+  private parse(topic: string, payload: Buffer, ack: () => void): Parsed {
     const t = parseTopic(this.opts.topicPrefix, topic);
-    const dead = (reason: string): Entry => {
-      this.hooks.metrics.deadLetters.inc();
-      const d: DeadLetter = { topic: topic.slice(0, 1024), reason, payload: payload.subarray(0, DEAD_LETTER_PAYLOAD_CHARS).toString('utf8'), at: Date.now() };
-      return { apply: (b) => b.deadLetters.push(d), rows: 0, ack };
-    };
+    const dead = (reason: string): Parsed => this.deadEntry(topic, payload, reason, ack);
     if (!t) return dead('not a fleet topic');
     this.hooks.metrics.messages.inc({ kind: t.kind });
     // an empty retained message clears the retained one: nothing to store
@@ -100,16 +112,25 @@ export class IngestBatcher {
       const st = { site: t.site, agent: t.agent, status: s, at: Date.now() } as const;
       return { apply: (b) => b.statuses.push(st), rows: 0, ack };
     }
+    const text = payload.toString('utf8');
+    // PostgreSQL text cannot hold U+0000: such a message could never be stored
+    if (text.includes('\\u0000')) return dead('contains a NUL character (\\u0000), which the store cannot hold');
     let json: unknown;
     try {
-      json = JSON.parse(payload.toString('utf8'));
+      json = JSON.parse(text);
     } catch (err) {
       return dead(`not JSON: ${(err as Error).message}`);
     }
     return this.typed(t, json, dead, ack);
   }
 
-  private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Entry, ack: () => void): Entry {
+  private deadEntry(topic: string, payload: Buffer, reason: string, ack: () => void): Parsed {
+    this.hooks.metrics.deadLetters.inc();
+    const d: DeadLetter = { topic: storable(topic.slice(0, 1024)), reason: storable(reason), payload: storable(payload.subarray(0, DEAD_LETTER_PAYLOAD_CHARS).toString('utf8')), at: Date.now() };
+    return { apply: (b) => b.deadLetters.push(d), rows: 0, ack };
+  }
+
+  private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Parsed, ack: () => void): Parsed {
     const check = <S extends z.ZodType>(schema: S): z.output<S> | string => {
       const r = schema.safeParse(json);
       if (!r.success) return reasonOf(r.error);
@@ -157,27 +178,20 @@ export class IngestBatcher {
     try {
       while (this.entries.length > 0 && !this.stopped) {
         const take = this.takeBatch();
-        const b: IngestBatch = { samples: [], hours: [], plants: [], statuses: [], deadLetters: [], at: Date.now() };
-        for (const e of take) e.apply(b);
-        const end = this.hooks.metrics.commitSeconds.startTimer();
-        let r: CommitResult;
         try {
-          r = await this.store.commit(b);
+          await this.commitEntries(take);
         } catch (err) {
-          this.onFailure(take, err);
-          return;
+          if (!isDataError(err)) {
+            this.onFailure(take, err);
+            return;
+          }
+          // one message the store cannot take must not hold back the others: one by one
+          const rest = await this.isolate(take);
+          if (rest) {
+            this.onFailure(rest.entries, rest.err);
+            return;
+          }
         }
-        end();
-        if (this.failures > 0) this.hooks.log.info({ after: this.failures }, 'fleet store commits again');
-        this.failures = 0;
-        this.lastError = undefined;
-        const m = this.hooks.metrics;
-        m.batches.inc();
-        m.rowsStored.inc(r.stored);
-        m.duplicates.inc(r.duplicates);
-        for (const e of take) e.ack();
-        m.pending.set(this.entries.length);
-        this.hooks.onCommitted(r);
         // a batch still filling waits for its size or its time
         if (!drain && this.rows < this.opts.batchRows && this.entries.length < this.opts.maxPending) break;
       }
@@ -185,6 +199,48 @@ export class IngestBatcher {
       this.committing = undefined;
     }
     if (this.entries.length > 0 && this.failures === 0) this.kick(this.opts.batchMs);
+  }
+
+  private async commitEntries(take: readonly Entry[]): Promise<void> {
+    const b: IngestBatch = { samples: [], hours: [], plants: [], statuses: [], deadLetters: [], at: Date.now() };
+    for (const e of take) e.apply(b);
+    const end = this.hooks.metrics.commitSeconds.startTimer();
+    const r = await this.store.commit(b);
+    end();
+    if (this.failures > 0) this.hooks.log.info({ after: this.failures }, 'fleet store commits again');
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastError = undefined;
+    const m = this.hooks.metrics;
+    m.batches.inc();
+    m.rowsStored.inc(r.stored);
+    m.duplicates.inc(r.duplicates);
+    for (const e of take) e.ack();
+    m.pending.set(this.entries.length);
+    this.hooks.onCommitted(r);
+  }
+
+  /**
+   * Commits each message alone; one the store refuses is dead-lettered with the store's reason.
+   * Returns what is left when the store fails for another reason (to be retried).
+   */
+  private async isolate(take: readonly Entry[]): Promise<{ entries: Entry[]; err: unknown } | undefined> {
+    for (let i = 0; i < take.length; i++) {
+      const e = take[i] as Entry;
+      try {
+        await this.commitEntries([e]);
+      } catch (err) {
+        if (!isDataError(err)) return { entries: take.slice(i), err };
+        const reason = `the store refused it: ${(err as Error).message}`;
+        this.hooks.log.warn({ topic: e.topic, reason }, 'message dead-lettered [SFA_ERR_PAYLOAD]');
+        try {
+          await this.commitEntries([{ ...this.deadEntry(e.topic, e.payload, reason, e.ack), topic: e.topic, payload: e.payload }]);
+        } catch (err2) {
+          return { entries: take.slice(i), err: err2 };
+        }
+      }
+    }
+    return undefined;
   }
 
   private takeBatch(): Entry[] {

@@ -18,7 +18,7 @@ const sampleSchema = z.object({
   machine: level,
   signal: z.string().min(1).max(128),
   ts: epochMs,
-  value: z.union([z.number(), z.string().max(4096), z.boolean(), z.null()]),
+  value: z.union([z.number(), z.string().max(65_536), z.boolean(), z.null()]),
   quality: z.enum(['good', 'uncertain', 'bad']),
 });
 
@@ -26,12 +26,16 @@ export const samplesMessageSchema = z
   .object({
     agent: level,
     site: level,
-    instance,
+    // an agent from before the fleet protocol sends neither: its ids are keyed under one
+    // instance per agent, and each batch is taken to follow the previous id (gaps cannot be
+    // told from drops, which only matters for the confirmation such an agent does not read)
+    instance: instance.optional(),
     firstId: sampleId,
     lastId: sampleId,
-    prevLastId: cursorId,
+    prevLastId: cursorId.optional(),
     samples: z.array(sampleSchema).min(1),
   })
+  .transform((m) => ({ ...m, instance: m.instance ?? `legacy:${m.site}/${m.agent}`, prevLastId: m.prevLastId ?? m.firstId - 1 }))
   .superRefine((m, ctx) => {
     if (m.prevLastId >= m.firstId || m.firstId > m.lastId) ctx.addIssue({ code: 'custom', message: `ids must satisfy prevLastId < firstId ≤ lastId (${m.prevLastId}, ${m.firstId}, ${m.lastId})` });
     for (const s of m.samples) {
@@ -78,7 +82,8 @@ export const hoursMessageSchema = z.object({
   site: level,
   instance,
   machine: level,
-  hourStart: epochMs.refine((t) => t % 3_600_000 === 0, 'a whole hour (epoch ms)'),
+  // a whole local hour: on the quarter hour in UTC (zones like Asia/Kolkata are offset by 30 min)
+  hourStart: epochMs.refine((t) => t % 900_000 === 0, 'the start of an hour (epoch ms on a quarter hour)'),
   revision: z.number().int().min(0).max(2 ** 31 - 1),
   components: componentsSchema,
 });

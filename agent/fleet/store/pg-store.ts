@@ -105,6 +105,8 @@ export class PgStore implements FleetStore {
         c.release(typeof err === 'object' && err !== null && 'severity' in err ? undefined : true);
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && RETRYABLE.has(code) && attempt < this.opts.retries) continue;
+        // data exceptions and constraint violations: the rows themselves are refused
+        if (typeof code === 'string' && /^2[23]/.test(code)) throw new AgentError('SFA_ERR_PAYLOAD', `PostgreSQL refused the rows: ${(err as Error).message} (SQLSTATE ${code})`, { cause: err });
         throw err;
       }
     }

@@ -99,6 +99,9 @@ export class SqliteStore implements FleetStore {
     try {
       return this.commitTx(b);
     } catch (err) {
+      const code = String((err as { code?: unknown }).code ?? '');
+      // the rows themselves are refused (retrying the same batch cannot help)
+      if (/^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code)) throw new AgentError('SFA_ERR_PAYLOAD', `SQLite refused the rows: ${(err as Error).message} (${code})`, { cause: err });
       throw new AgentError('SFA_ERR_FLEET_STORE', `the fleet store could not commit a batch: ${(err as Error).message}`, { cause: err });
     }
   }
