@@ -144,7 +144,7 @@ for (const kind of ['PostgreSQL', 'SQLite'] as const) {
         ['site-a', 'edge-1', 'ia', false, 0],
         ['site-b', 'edge-2', 'ib', false, 0],
       ]);
-      const metrics = await (await fetch(`http://127.0.0.1:${fleet.port}/metrics`)).text();
+      const metrics = await (await fetch(`http://127.0.0.1:${fleet?.port ?? 0}/metrics`)).text();
       expect(metrics).toMatch(/shopfloor_fleet_messages_total\{kind="hours",fleet="[^"]+"\} 5/);
     });
   });
