@@ -44,7 +44,7 @@ export class Fleet {
 
   async start(): Promise<void> {
     const c = this.config;
-    const store = await openFleetStore(c.database, c.fleet.dataDir);
+    const store = await openFleetStore(c.database, c.fleet.dataDir, `shopfloor-fleet-${c.fleet.id}`);
     this.store = store;
     this.log.info({ store: store.kind, database: c.database.url !== undefined ? redact(c.database.url) : c.fleet.dataDir, schema: c.database.schema }, 'fleet store open');
     const subscriber = new FleetSubscriber(

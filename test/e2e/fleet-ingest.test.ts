@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Fleet } from '../../agent/fleet/index.ts';
 import { mosquitto, postgres, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
-import { dropSchema, samplesMessage, testSchema } from '../helpers/fleet-messages.ts';
+import { dropSchema, PG_TEST_URL, samplesMessage, testSchema } from '../helpers/fleet-messages.ts';
 import { agentClient, clearRetained, endSession, startFleet, type FleetTestSetup } from '../helpers/fleet-peers.ts';
 
 let ready = false;
@@ -175,5 +176,33 @@ describe('fleet ingest (Mosquitto, PostgreSQL)', () => {
     if (!store) throw new Error('no store');
     await waitFor(async () => (await store.sampleCount()) === 200, 15_000, 'the queued batches stored');
     expect((await store.agents())[0]).toMatchObject({ instance: 'q', confirmedId: 200 });
+  });
+
+  it('loses nothing when its PostgreSQL connections are cut mid-stream: commits are retried, PUBACK waits', async ({ skip }) => {
+    if (!ready) skip();
+    const { s, agent, confirms } = await setup('pgcut');
+    const fleet = await fleetOf({ ...s, ingest: 'batchMs: 10, confirmIntervalMs: 50' });
+    const store = fleet.fleetStore;
+    if (!store) throw new Error('no store');
+    await waitFor(() => fleet.health().status === 'ok', 10_000, 'the fleet connected');
+    const admin = new pg.Client({ connectionString: PG_TEST_URL });
+    await admin.connect();
+    let cuts = 0;
+    try {
+      for (let i = 0; i < 80; i++) {
+        await pub(agent, `${s.prefix}/site-a/edge-1/samples`, samplesMessage({ instance: 'c', prevLastId: i * 50, firstId: i * 50 + 1, lastId: (i + 1) * 50 }));
+        if (i % 10 === 5) {
+          const r = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`shopfloor-fleet-${s.id}`]);
+          cuts += r.rowCount ?? 0;
+          await new Promise((r2) => setTimeout(r2, 30));
+        }
+      }
+      await waitFor(async () => (await store.sampleCount()) === 4000, 30_000, 'all 4000 samples');
+      await waitFor(() => confirms.get(`${s.prefix}/site-a/edge-1/confirm`)?.at(-1)?.confirmedId === 4000, 10_000, 'confirmed 4000');
+    } finally {
+      await admin.end();
+    }
+    expect(cuts).toBeGreaterThan(0);
+    expect(fleet.health().status).toBe('ok');
   });
 });

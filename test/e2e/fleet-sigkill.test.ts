@@ -36,7 +36,7 @@ function freePort(): Promise<number> {
 async function healthy(port: number): Promise<boolean> {
   try {
     const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-    return r.status === 200;
+    return r.status === 200 && ((await r.json()) as { status: string }).status === 'ok';
   } catch {
     return false;
   }

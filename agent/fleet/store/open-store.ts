@@ -3,6 +3,6 @@ import type { FleetStore } from './fleet-store.ts';
 import { PgStore } from './pg-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
-export async function openFleetStore(database: { url?: string | undefined; schema: string }, dataDir: string): Promise<FleetStore> {
-  return database.url !== undefined ? PgStore.open({ url: database.url, schema: database.schema }) : SqliteStore.open(dataDir);
+export async function openFleetStore(database: { url?: string | undefined; schema: string }, dataDir: string, applicationName: string): Promise<FleetStore> {
+  return database.url !== undefined ? PgStore.open({ url: database.url, schema: database.schema, applicationName }) : SqliteStore.open(dataDir);
 }

@@ -36,9 +36,11 @@ export interface PgStoreOptions {
   poolSize: number;
   /** a deadlock or serialisation failure is retried this often */
   retries: number;
+  /** shown in pg_stat_activity */
+  applicationName: string;
 }
 
-export const PG_STORE_DEFAULTS = { poolSize: 4, retries: 5 } as const;
+export const PG_STORE_DEFAULTS = { poolSize: 4, retries: 5, applicationName: 'shopfloor-fleet' } as const;
 
 type Q = pg.PoolClient;
 
@@ -59,9 +61,12 @@ export class PgStore implements FleetStore {
   static async open(options: Pick<PgStoreOptions, 'url' | 'schema'> & Partial<PgStoreOptions>): Promise<PgStore> {
     const opts = { ...PG_STORE_DEFAULTS, ...options };
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new AgentError('SFA_ERR_FLEET_STORE', `database.schema "${opts.schema}" is not a lower-case SQL identifier`);
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize });
-    // an idle connection that breaks (PostgreSQL restarted) must not crash the process
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, application_name: opts.applicationName });
+    // a connection that breaks (PostgreSQL restarted, backend terminated) must not crash the
+    // process: idle ones report on the pool, checked-out ones on the client; the query in
+    // progress fails and its transaction is retried
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const store = new PgStore(pool, opts);
     try {
       await store.migrate();
@@ -101,8 +106,8 @@ export class PgStore implements FleetStore {
         return out;
       } catch (err) {
         await c.query('ROLLBACK').catch(() => undefined);
-        // a broken connection (no SQL error: the server went away) is not given back to the pool
-        c.release(typeof err === 'object' && err !== null && 'severity' in err ? undefined : true);
+        // only a connection that failed with an ordinary SQL error goes back to the pool
+        c.release((err as { severity?: unknown } | null)?.severity === 'ERROR' ? undefined : true);
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'string' && RETRYABLE.has(code) && attempt < this.opts.retries) continue;
         // data exceptions and constraint violations: the rows themselves are refused
