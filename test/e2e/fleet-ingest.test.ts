@@ -74,6 +74,9 @@ describe('fleet ingest (Mosquitto, PostgreSQL)', () => {
     await waitFor(async () => (await store.sampleCount()) === 200, 10_000, 'batches 2 and 3 stored');
     await waitFor(() => confirms.get(confirmTopic)?.length, 5000, 'a confirmation');
     expect(confirms.get(confirmTopic)?.at(-1)).toMatchObject({ instance: 'inst-1', confirmedId: 0 });
+    const held = (await (await fetch(`http://127.0.0.1:${fleet.port}/api/agents`)).json()) as { confirmedId: number; lastId: number; backlog: number; lagS: number }[];
+    expect(held).toEqual([expect.objectContaining({ confirmedId: 0, lastId: 300, backlog: 300 })]);
+    expect(held[0]?.lagS).toBeGreaterThan(0);
     await pub(agent, topic, b(0, 1, 100));
     await waitFor(() => confirms.get(confirmTopic)?.at(-1)?.confirmedId === 300, 10_000, 'confirmed 300');
     // a resend of everything changes nothing; a batch after ids the agent dropped (301…399) passes
@@ -204,5 +207,22 @@ describe('fleet ingest (Mosquitto, PostgreSQL)', () => {
     }
     expect(cuts).toBeGreaterThan(0);
     expect(fleet.health().status).toBe('ok');
+  });
+
+  it('reads the retained status and plant published before it started (not on the shared subscription)', async ({ skip }) => {
+    if (!ready) skip();
+    const { s, agent } = await setup('retained');
+    const base = `${s.prefix}/site-a/edge-1`;
+    await agent.publishAsync(`${base}/status`, 'online', { qos: 1, retain: true });
+    await agent.publishAsync(`${base}/plant`, JSON.stringify({ agent: 'edge-1', site: 'site-a', instance: 'r1', siteName: 'Plant A', timezone: 'Europe/Berlin', machines: [{ id: 'p1', line: 'additive' }], shifts: [], at: new Date().toISOString() }), { qos: 1, retain: true });
+    cleanups.push(() => clearRetained(agent, [`${base}/plant`]));
+    const fleet = await fleetOf(s);
+    const store = fleet.fleetStore;
+    if (!store) throw new Error('no store');
+    await waitFor(async () => (await store.agents())[0]?.status === 'online', 10_000, 'the retained status and plant');
+    expect(await store.sites()).toEqual([{ id: 'site-a', name: 'Plant A', timezone: 'Europe/Berlin' }]);
+    expect((await store.machines()).map((m) => [m.id, m.line])).toEqual([['p1', 'additive']]);
+    const [view] = (await (await fetch(`http://127.0.0.1:${fleet.port}/api/agents`)).json()) as { online: boolean; instance: string }[];
+    expect(view).toMatchObject({ online: true, instance: 'r1' });
   });
 });
