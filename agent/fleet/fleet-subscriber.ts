@@ -59,6 +59,7 @@ export class FleetSubscriber {
   private client: MqttClient | undefined;
   private epoch = 0;
   private lastError: string | undefined;
+  private stopping = false;
   stateValue: BrokerState = 'connecting';
 
   constructor(
@@ -112,7 +113,7 @@ export class FleetSubscriber {
     });
     client.on('close', () => {
       this.epoch++;
-      if (this.stateValue !== 'connecting' || this.lastError) this.setState('disconnected');
+      if (!this.stopping && (this.stateValue !== 'connecting' || this.lastError)) this.setState('disconnected');
     });
     client.on('error', (err) => {
       if (err === DEFERRED) return;
@@ -142,6 +143,7 @@ export class FleetSubscriber {
 
   /** Disconnects; the session stays at the broker (what is unacknowledged is sent again). */
   async stop(timeoutMs = 3000): Promise<void> {
+    this.stopping = true;
     const c = this.client;
     if (!c) return;
     let t: NodeJS.Timeout | undefined;
