@@ -69,7 +69,7 @@ export class Fleet {
       },
     );
     this.subscriber = subscriber;
-    this.confirmer = new Confirmer(c.broker.topicPrefix, c.ingest.confirmIntervalMs, subscriber);
+    this.confirmer = new Confirmer(c.broker.topicPrefix, c.ingest.confirmIntervalMs, subscriber, (instance) => store.confirmedId(instance), this.log);
     this.batcher = new IngestBatcher(store, { ...c.ingest, topicPrefix: c.broker.topicPrefix }, { metrics: this.metrics, log: this.log, onCommitted: (r) => this.onCommitted(r) });
     this.http = await startFleetHttp({
       host: c.http.host,
@@ -113,7 +113,7 @@ export class Fleet {
   /** Commits what is held, publishes the waiting confirmations, disconnects and closes. */
   async stop(): Promise<void> {
     await this.batcher?.stop();
-    this.confirmer?.flush();
+    await this.confirmer?.flush();
     await this.subscriber?.stop();
     this.confirmer?.stop();
     await this.http?.close();

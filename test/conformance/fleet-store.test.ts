@@ -67,6 +67,8 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
       expect(await s.commit(b)).toEqual({ stored: 100, duplicates: 0, confirmed: [{ instance: 'i1', site: 'site-a', agent: 'edge-1', confirmedId: 100 }] });
       expect(await s.commit(b)).toEqual({ stored: 0, duplicates: 100, confirmed: [{ instance: 'i1', site: 'site-a', agent: 'edge-1', confirmedId: 100 }] });
       expect(await s.sampleCount('i1')).toBe(100);
+      expect(await s.confirmedId('i1')).toBe(100);
+      expect(await s.confirmedId('nobody')).toBeNull();
       const [a] = await s.agents();
       expect(a).toMatchObject({ instance: 'i1', confirmedId: 100, lastId: 100, lastSampleTs: T0 + 100_000 });
     });

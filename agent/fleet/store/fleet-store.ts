@@ -108,6 +108,8 @@ export interface FleetStore {
   readonly kind: 'postgres' | 'sqlite';
   commit(batch: IngestBatch): Promise<CommitResult>;
   agents(): Promise<AgentRecord[]>;
+  /** an instance's contiguous cursor as committed now (null: unknown instance) */
+  confirmedId(instance: string): Promise<number | null>;
   /** hours with `from ≤ hourStart < to` */
   hours(from: number, to: number): Promise<HourRecord[]>;
   /** Σ units per machine over every hour before `to` (cumulative product-line volume) */

@@ -241,6 +241,11 @@ export class PgStore implements FleetStore {
     }));
   }
 
+  async confirmedId(instance: string): Promise<number | null> {
+    const r = await this.pool.query<{ c: number }>(`SELECT confirmed_id::float8 AS c FROM ${this.s}.agents WHERE instance = $1`, [instance]);
+    return r.rows[0]?.c ?? null;
+  }
+
   async hours(from: number, to: number): Promise<HourRecord[]> {
     const r = await this.pool.query<{ instance: string; site: string; agent: string; machine: string; h: string; revision: number; components: HourRecord['components'] }>(
       `SELECT instance, site, agent, machine, (extract(epoch FROM hour_start) * 1000)::float8 AS h, revision, components

@@ -157,6 +157,11 @@ export class SqliteStore implements FleetStore {
       .all() as AgentRecord[];
   }
 
+  async confirmedId(instance: string): Promise<number | null> {
+    const r = this.db.prepare(`SELECT confirmed_id AS c FROM agents WHERE instance = ?`).get(instance) as { c: number } | undefined;
+    return r?.c ?? null;
+  }
+
   async hours(from: number, to: number): Promise<HourRecord[]> {
     const rows = this.db
       .prepare(
