@@ -10,7 +10,7 @@ import { assertBindAllowed, registerAuth, registerErrorReplies, timeParam } from
 import type { Baseline, Band, BenchmarkKpi } from '../kpi/index.ts';
 import { fleetBenchmarkRows, fleetKpiRows, HOUR_MS, type FleetKpiQuery } from './fleet-kpis.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
-import type { AgentRecord, FleetStore } from './store/index.ts';
+import type { AgentRecord, FleetStore, HourRecord } from './store/index.ts';
 
 export const FLEET_HTTP_DEFAULTS = {
   kpiWindowMs: 24 * HOUR_MS,
@@ -19,6 +19,8 @@ export const FLEET_HTTP_DEFAULTS = {
   maxRangeMs: 400 * 24 * HOUR_MS,
   /** most rows a /api/kpis answer may hold */
   maxRows: 20_000,
+  /** most machine-hours one query reads (a year of 100 machines is 876,000) */
+  maxHours: 1_000_000,
 } as const;
 
 /** A query that cannot be answered as asked: 400 with a catalogue code. */
@@ -99,6 +101,13 @@ export function agentViews(records: readonly AgentRecord[], now = Date.now()): o
   }));
 }
 
+async function readHours(store: FleetStore, from: number, to: number): Promise<HourRecord[]> {
+  const max = FLEET_HTTP_DEFAULTS.maxHours;
+  const hours = await store.hours(from, to, max + 1);
+  if (hours.length > max) throw new FleetQueryError(`the range holds more than ${max} machine-hours: narrow it`);
+  return hours;
+}
+
 export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: number; app: FastifyInstance; close(): Promise<void> }> {
   assertBindAllowed(deps.host, deps.token);
   const app = Fastify({ logger: false });
@@ -115,7 +124,7 @@ export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: numbe
     const p = kpiQuery.parse(req.query);
     const { from, to } = hourRange(p, FLEET_HTTP_DEFAULTS.kpiWindowMs);
     const q: FleetKpiQuery = { ...p, from, to };
-    const [hours, machines, sites] = await Promise.all([store.hours(from, to), store.machines(), store.sites()]);
+    const [hours, machines, sites] = await Promise.all([readHours(store, from, to), store.machines(), store.sites()]);
     const rows = fleetKpiRows(q, hours, { machines, sites });
     if (rows.length > FLEET_HTTP_DEFAULTS.maxRows) throw new FleetQueryError(`the answer would hold ${rows.length} rows (at most ${FLEET_HTTP_DEFAULTS.maxRows}): narrow the range or group coarser`);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), scope: q.scope, groupBy: q.groupBy, rows };
@@ -124,7 +133,7 @@ export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: numbe
   app.get('/api/benchmarks', async (req) => {
     const p = benchmarkQuery.parse(req.query);
     const { from, to } = hourRange(p, FLEET_HTTP_DEFAULTS.benchmarkWindowMs);
-    const [hours, units, machines, sites, oldest] = await Promise.all([store.hours(from, to), store.unitsUntil(to), store.machines(), store.sites(), store.oldestHour()]);
+    const [hours, units, machines, sites, oldest] = await Promise.all([readHours(store, from, to), store.unitsUntil(to), store.machines(), store.sites(), store.oldestHour()]);
     const rows = fleetBenchmarkRows({ from, to, site: p.site, hours, units, plant: { machines, sites }, ...deps.benchmarks });
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), volumeSince: oldest === null ? null : new Date(oldest).toISOString(), rows };
   });

@@ -116,6 +116,7 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
       expect(hours.map((x) => [x.hourStart, x.revision, x.components.unitsTotal])).toEqual([[T0, 2, 12], [T0 + H, 0, 5]]);
       expect(hours[0]?.components.energyKwh).toBe(2.5);
       expect(await s.hours(T0 + H, T0 + 2 * H)).toHaveLength(1);
+      expect((await s.hours(T0, T0 + 2 * H, 1)).map((x) => x.hourStart)).toEqual([T0]);
       expect(await s.unitsUntil(T0 + 2 * H)).toEqual([{ site: 'site-a', agent: 'edge-1', machine: 'p1', unitsTotal: 17 }]);
       expect(await s.oldestHour()).toBe(T0);
     });

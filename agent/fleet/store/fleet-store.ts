@@ -110,8 +110,8 @@ export interface FleetStore {
   agents(): Promise<AgentRecord[]>;
   /** an instance's contiguous cursor as committed now (null: unknown instance) */
   confirmedId(instance: string): Promise<number | null>;
-  /** hours with `from ≤ hourStart < to` */
-  hours(from: number, to: number): Promise<HourRecord[]>;
+  /** hours with `from ≤ hourStart < to`, at most `limit` */
+  hours(from: number, to: number, limit?: number): Promise<HourRecord[]>;
   /** Σ units per machine over every hour before `to` (cumulative product-line volume) */
   unitsUntil(to: number): Promise<UnitsRecord[]>;
   /** the first hour stored, null when none */

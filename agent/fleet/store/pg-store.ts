@@ -246,12 +246,12 @@ export class PgStore implements FleetStore {
     return r.rows[0]?.c ?? null;
   }
 
-  async hours(from: number, to: number): Promise<HourRecord[]> {
+  async hours(from: number, to: number, limit = Number.MAX_SAFE_INTEGER): Promise<HourRecord[]> {
     const r = await this.pool.query<{ instance: string; site: string; agent: string; machine: string; h: string; revision: number; components: HourRecord['components'] }>(
       `SELECT instance, site, agent, machine, (extract(epoch FROM hour_start) * 1000)::float8 AS h, revision, components
        FROM ${this.s}.kpi_hours WHERE hour_start >= to_timestamp($1 / 1000.0) AND hour_start < to_timestamp($2 / 1000.0)
-       ORDER BY hour_start, site, agent, machine, instance`,
-      [from, to],
+       ORDER BY hour_start, site, agent, machine, instance LIMIT $3`,
+      [from, to, limit],
     );
     return r.rows.map((x) => ({ instance: x.instance, site: x.site, agent: x.agent, machine: x.machine, hourStart: Math.round(Number(x.h)), revision: x.revision, components: x.components }));
   }

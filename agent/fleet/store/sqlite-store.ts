@@ -162,13 +162,13 @@ export class SqliteStore implements FleetStore {
     return r?.c ?? null;
   }
 
-  async hours(from: number, to: number): Promise<HourRecord[]> {
+  async hours(from: number, to: number, limit = Number.MAX_SAFE_INTEGER): Promise<HourRecord[]> {
     const rows = this.db
       .prepare(
         `SELECT instance, site, agent, machine, hour_start AS hourStart, revision, components FROM kpi_hours
-         WHERE hour_start >= ? AND hour_start < ? ORDER BY hour_start, site, agent, machine, instance`,
+         WHERE hour_start >= ? AND hour_start < ? ORDER BY hour_start, site, agent, machine, instance LIMIT ?`,
       )
-      .all(from, to) as (Omit<HourRecord, 'components'> & { components: string })[];
+      .all(from, to, limit) as (Omit<HourRecord, 'components'> & { components: string })[];
     return rows.map((r) => ({ ...r, components: JSON.parse(r.components) as HourRecord['components'] }));
   }
 
