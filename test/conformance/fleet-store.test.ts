@@ -136,6 +136,39 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
   });
 }
 
+describe('fleet store: two PostgreSQL writers on one schema', () => {
+  const schema = testSchema('two');
+  afterEach(async () => {
+    if (pgUp) await dropSchema(schema);
+  });
+
+  it('advance one instance\'s cursor to the end whatever the order and interleaving of their batches', async ({ skip }) => {
+    if (!pgUp) skip();
+    const [a, b] = await Promise.all([PgStore.open({ url: PG_TEST_URL, schema }), PgStore.open({ url: PG_TEST_URL, schema })]);
+    try {
+      const n = 40;
+      const msgs = Array.from({ length: n }, (_, i) => samplesMessage({ instance: 'i1', prevLastId: i * 10, firstId: i * 10 + 1, lastId: (i + 1) * 10 }));
+      // a fixed shuffle, every batch once to each writer's half, some twice
+      const order = msgs.map((m, i) => ({ m, k: (i * 7919) % n })).sort((x, y) => x.k - y.k).map((x) => x.m);
+      const halves = [order.filter((_, i) => i % 2 === 0), order.filter((_, i) => i % 2 === 1)];
+      await Promise.all([
+        (async () => {
+          for (const m of halves[0] ?? []) await a.commit(batch({ samples: [m] }));
+        })(),
+        (async () => {
+          for (const m of halves[1] ?? []) await b.commit(batch({ samples: [m] }));
+          for (const m of (halves[0] ?? []).slice(0, 5)) await b.commit(batch({ samples: [m] }));
+        })(),
+      ]);
+      expect(await a.sampleCount()).toBe(n * 10);
+      expect(await b.confirmedId('i1')).toBe(n * 10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 let pgUp = false;
 beforeAll(async () => {
   pgUp = (await postgres()).available;
