@@ -148,26 +148,33 @@ export class PgStore implements FleetStore {
   }
 
   private async insertSamples(c: Q, b: IngestBatch): Promise<{ stored: number; total: number }> {
-    const cols: [string[], number[], string[], string[], string[], string[], number[], (number | null)[], (string | null)[], string[]] = [[], [], [], [], [], [], [], [], [], []];
+    let stored = 0;
+    let total = 0;
+    const sql = pgSampleInsert(this.s);
     for (const m of b.samples) {
-      for (const x of m.samples) {
+      const n = m.samples.length;
+      const id = new Array<number>(n);
+      const machine = new Array<string>(n);
+      const signal = new Array<string>(n);
+      const ts = new Array<number>(n);
+      const value = new Array<number | null>(n);
+      const text = new Array<string | null>(n);
+      const quality = new Array<string>(n);
+      m.samples.forEach((x, i) => {
         const [v, t] = valueColumns(x.value);
-        cols[0].push(m.instance);
-        cols[1].push(x.id);
-        cols[2].push(m.site);
-        cols[3].push(m.agent);
-        cols[4].push(x.machine);
-        cols[5].push(x.signal);
-        cols[6].push(x.ts);
-        cols[7].push(v);
-        cols[8].push(t);
-        cols[9].push(x.quality);
-      }
+        id[i] = x.id;
+        machine[i] = x.machine;
+        signal[i] = x.signal;
+        ts[i] = x.ts;
+        value[i] = v;
+        text[i] = t;
+        quality[i] = x.quality;
+      });
+      const r = await c.query(sql, [m.instance, m.site, m.agent, id, machine, signal, ts, value, text, quality]);
+      stored += r.rowCount ?? 0;
+      total += n;
     }
-    const total = cols[0].length;
-    if (total === 0) return { stored: 0, total };
-    const r = await c.query(pgSampleInsert(this.s), cols);
-    return { stored: r.rowCount ?? 0, total };
+    return { stored, total };
   }
 
   /** Stores the batches' ranges and moves each instance's cursor over what is contiguous now. */
