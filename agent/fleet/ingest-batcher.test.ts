@@ -87,16 +87,19 @@ describe('IngestBatcher', () => {
     b.push(`${P}/site-a/edge-1/samples`, Buffer.from('[1,2'), ack);
     b.push(`${P}/site-a/edge-1/samples`, Buffer.from('{"__proto__":{"x":1},"agent":"edge-1"}'), ack);
     b.push(`elsewhere/site-a/edge-1/samples`, msg(0, 1, 2), ack);
+    const twice = samplesMessage({ instance: 'i', prevLastId: 0, firstId: 1, lastId: 2 });
+    b.push(`${P}/site-a/edge-1/samples`, Buffer.from(JSON.stringify({ ...twice, samples: [twice.samples[0], twice.samples[0], twice.samples[1]] })), ack);
     b.push(`${P}/site-a/edge-1/status`, Buffer.alloc(0), ack);
     b.push(`${P}/site-a/edge-1/samples`, msg(0, 1, 2), ack);
-    await waitFor(() => acks === 6, 2000, 'all acknowledged');
+    await waitFor(() => acks === 7, 2000, 'all acknowledged');
     const dead = (await store.deadLetters(10)).map((d) => d.reason).reverse();
-    expect(dead).toHaveLength(4);
+    expect(dead).toHaveLength(5);
     expect(dead[0]).toMatch(/larger than ingest.maxPayloadBytes/);
     expect(dead[1]).toMatch(/not JSON/);
     expect(dead[3]).toBe('not a fleet topic');
+    expect(dead[4]).toMatch(/sample ids must increase \(1 after 1\)/);
     expect(await store.sampleCount()).toBe(2);
-    expect((await metrics.deadLetters.get()).values[0]?.value).toBe(4);
+    expect((await metrics.deadLetters.get()).values[0]?.value).toBe(5);
     await b.stop();
   });
 

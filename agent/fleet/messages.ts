@@ -38,11 +38,18 @@ export const samplesMessageSchema = z
   .transform((m) => ({ ...m, instance: m.instance ?? `legacy:${m.site}/${m.agent}`, prevLastId: m.prevLastId ?? m.firstId - 1 }))
   .superRefine((m, ctx) => {
     if (m.prevLastId >= m.firstId || m.firstId > m.lastId) ctx.addIssue({ code: 'custom', message: `ids must satisfy prevLastId < firstId ≤ lastId (${m.prevLastId}, ${m.firstId}, ${m.lastId})` });
+    let prev = m.prevLastId;
     for (const s of m.samples) {
       if (s.id < m.firstId || s.id > m.lastId) {
         ctx.addIssue({ code: 'custom', message: `sample id ${s.id} is outside [firstId, lastId]` });
         return;
       }
+      // the agent reads in id order; the store relies on it (no id twice in one batch)
+      if (s.id <= prev) {
+        ctx.addIssue({ code: 'custom', message: `sample ids must increase (${s.id} after ${prev})` });
+        return;
+      }
+      prev = s.id;
     }
   });
 export type SamplesMessage = z.output<typeof samplesMessageSchema>;

@@ -6,12 +6,11 @@ import { HOUR_COLUMNS } from './fleet-store.ts';
  * which parses ~1.7× faster than arrays repeating them), then arrays $4 id, $5 machine,
  * $6 signal, $7 ts epoch ms, $8 value, $9 text_value, $10 quality.
  */
-export function pgSampleInsert(s: string): string {
+export function pgSampleInsert(s: string, onConflict: boolean): string {
   return `INSERT INTO ${s}.samples (instance, id, site, agent, machine, signal, ts, value, text_value, quality)
     SELECT $1, id, $2, $3, machine, signal, to_timestamp(t / 1000.0), v, tv, q
     FROM unnest($4::bigint[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::text[], $10::text[])
-      AS u(id, machine, signal, t, v, tv, q)
-    ON CONFLICT (instance, id) DO NOTHING`;
+      AS u(id, machine, signal, t, v, tv, q)${onConflict ? '\n    ON CONFLICT (instance, id) DO NOTHING' : ''}`;
 }
 
 /** One hour's components; a lower or equal revision than the stored one changes nothing. */

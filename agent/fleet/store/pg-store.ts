@@ -122,18 +122,21 @@ export class PgStore implements FleetStore {
     return this.tx(async (c) => {
       const s = this.s;
       const cursors = new Map<string, number>();
+      // the highest id stored per instance, read under the row lock: ids above it are new
+      const highest = new Map<string, number>();
       for (const [instance, who] of instancesOf(b)) {
         const st = this.statusOf.get(`${who.site}/${who.agent}`);
-        const r = await c.query<{ c: number }>(
+        const r = await c.query<{ c: number; l: number }>(
           `INSERT INTO ${s}.agents (instance, site, agent, first_seen, last_seen, status, status_at)
            VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($4 / 1000.0), $5, to_timestamp($6 / 1000.0))
            ON CONFLICT (instance) DO UPDATE SET last_seen = GREATEST(${s}.agents.last_seen, EXCLUDED.last_seen)
-           RETURNING confirmed_id::float8 AS c`,
+           RETURNING confirmed_id::float8 AS c, last_id::float8 AS l`,
           [instance, who.site, who.agent, b.at, st?.status ?? null, st?.at ?? null],
         );
         cursors.set(instance, r.rows[0]?.c ?? 0);
+        highest.set(instance, r.rows[0]?.l ?? 0);
       }
-      const { stored, total } = await this.insertSamples(c, b);
+      const { stored, total } = await this.insertSamples(c, b, highest);
       const confirmed = await this.advance(c, b, cursors);
       for (const h of latestHours(b.hours)) await c.query(pgHourUpsert(s), hourParams(h, b.at));
       await this.plants(c, b);
@@ -147,10 +150,15 @@ export class PgStore implements FleetStore {
     });
   }
 
-  private async insertSamples(c: Q, b: IngestBatch): Promise<{ stored: number; total: number }> {
+  /**
+   * A message whose ids are all above the highest stored id of its instance (the usual case)
+   * is inserted plainly; only one that may hold stored ids pays for ON CONFLICT DO NOTHING.
+   */
+  private async insertSamples(c: Q, b: IngestBatch, highest: Map<string, number>): Promise<{ stored: number; total: number }> {
     let stored = 0;
     let total = 0;
-    const sql = pgSampleInsert(this.s);
+    const plain = pgSampleInsert(this.s, false);
+    const idempotent = pgSampleInsert(this.s, true);
     for (const m of b.samples) {
       const n = m.samples.length;
       const id = new Array<number>(n);
@@ -170,7 +178,10 @@ export class PgStore implements FleetStore {
         text[i] = t;
         quality[i] = x.quality;
       });
-      const r = await c.query(sql, [m.instance, m.site, m.agent, id, machine, signal, ts, value, text, quality]);
+      const top = highest.get(m.instance) ?? 0;
+      const fresh = m.firstId > top;
+      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, id, machine, signal, ts, value, text, quality]);
+      if (m.lastId > top) highest.set(m.instance, m.lastId);
       stored += r.rowCount ?? 0;
       total += n;
     }
