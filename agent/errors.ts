@@ -38,6 +38,8 @@ export const ERRORS = {
   SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
   SFA_ERR_RELOAD_REJECTED: 'the reloaded config is not valid: the agent keeps running on the old one; fix each path shown (`shopfloor-agent check`) and reload again',
   SFA_ERR_SHUTDOWN_TIMEOUT: 'the agent did not finish stopping within its deadline (10 s) and exited with code 1: the log line names the step that hung; samples not committed are redelivered by sources that acknowledge after commit',
+  SFA_ERR_FLEET_STORE: 'the fleet store could not be opened or written: check database.url (PostgreSQL reachable, the role may create database.schema) or, without it, that fleet.dataDir is writable; the fleet retries a batch and acknowledges nothing it has not stored',
+  SFA_ERR_FLEET_BROKER: 'the fleet cannot reach the central broker or was refused: check broker.url, credentials and TLS files; agents keep their samples until the fleet confirms them',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { configSchema } from './schema.ts';
+import { fleetSchemaJsonPath, renderFleetSchemaJson } from './generate-fleet-schema.ts';
 
 export const schemaJsonPath = fileURLToPath(new URL('./schema.json', import.meta.url));
 
@@ -32,4 +33,6 @@ export function renderSchemaJson(): string {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   writeFileSync(schemaJsonPath, renderSchemaJson());
   console.log(`wrote ${schemaJsonPath}`);
+  writeFileSync(fleetSchemaJsonPath, renderFleetSchemaJson());
+  console.log(`wrote ${fleetSchemaJsonPath}`);
 }

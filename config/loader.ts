@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { configSchema, type Config } from './schema.ts';
 import { substituteEnv } from './env-substitution.ts';
 import { dedupe, formatPath, sortProblems, type ConfigProblem, type PathSegment } from './problem-format.ts';
@@ -52,6 +53,19 @@ export function loadConfigFile(path: string, env: Record<string, string | undefi
 
 /** Parses, substitutes and validates config text. */
 export function loadConfigText(text: string, opts: LoadConfigOptions = {}): ConfigResult {
+  const res = loadWithSchema(text, configSchema, 'at least site.id and agent.id (see config/example.yaml)', opts);
+  if (res.ok) res.config.agent.dataDir = resolve(opts.cwd ?? process.cwd(), res.config.agent.dataDir);
+  return res;
+}
+
+export type SchemaResult<T> = { ok: true; config: T; warnings: string[] } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * YAML → `${ENV_VAR}` substitution → `schema`, every problem named by its path and line: the
+ * loader of any config file the program reads (the agent's, the fleet's). `needs` completes
+ * the message for an empty file ("… is empty: it needs <needs>").
+ */
+export function loadWithSchema<S extends z.ZodType>(text: string, schema: S, needs: string, opts: Omit<LoadConfigOptions, 'cwd'> = {}): SchemaResult<z.output<S>> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(maskReferences(text), { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const at = (offset: number | undefined): { line?: number; column?: number } => {
@@ -82,17 +96,13 @@ export function loadConfigText(text: string, opts: LoadConfigOptions = {}): Conf
     return { ok: false, problems: [{ code: 'SFA_ERR_CONFIG_YAML', path: '', message: (err as Error).message }] };
   }
   if (data === null || data === undefined) {
-    problems.push({ code: 'SFA_ERR_CONFIG_INVALID', path: '', line: 1, message: `${opts.file ?? 'the config'} is empty: it needs at least site.id and agent.id (see config/example.yaml)` });
+    problems.push({ code: 'SFA_ERR_CONFIG_INVALID', path: '', line: 1, message: `${opts.file ?? 'the config'} is empty: it needs ${needs}` });
     return { ok: false, problems: sortProblems(problems) };
   }
 
   const knownKeys = new WeakMap<object, string[]>();
-  const parsed = configSchema.safeParse(data, { error: (iss) => defaultMessage(iss, knownKeys) });
-  if (parsed.success && problems.length === 0) {
-    const config = parsed.data;
-    config.agent.dataDir = resolve(opts.cwd ?? process.cwd(), config.agent.dataDir);
-    return { ok: true, config, warnings };
-  }
+  const parsed = schema.safeParse(data, { error: (iss) => defaultMessage(iss, knownKeys) });
+  if (parsed.success && problems.length === 0) return { ok: true, config: parsed.data as z.output<S>, warnings };
 
   const envPaths = new Set(subst.problems.map((p) => formatPath(p.segments)));
   for (const issue of parsed.success ? [] : parsed.error.issues) {

@@ -18,6 +18,7 @@ import type { CliIo, CommandFactory } from './cli-context.ts';
 import { browseCommand } from './browse-command.ts';
 import { trustCommand } from './trust-command.ts';
 import { kpiCommand } from './kpi-command.ts';
+import { fleetCommand } from './fleet-command.ts';
 import { Plant } from '../plant/index.ts';
 import { agentVersion } from '../sea/index.ts';
 
@@ -34,7 +35,7 @@ function defaultConfigPath(): string {
 type Io = CliIo;
 
 /** Verbs that live in their own files (`<verb>-command.ts`). */
-const COMMANDS: CommandFactory[] = [browseCommand, trustCommand, kpiCommand];
+const COMMANDS: CommandFactory[] = [browseCommand, trustCommand, kpiCommand, fleetCommand];
 
 /** Load a config or print every problem; undefined means "exit 2". */
 function load(file: string, io: Io): Config | undefined {

@@ -1,0 +1,279 @@
+/**
+ * From broker messages to committed transactions. Each message is parsed at once (zod; a bad
+ * one becomes a dead letter with its reason), held with its acknowledgement, and committed with
+ * the others of its batch — at `batchRows` sample rows, `maxPending` messages, or `batchMs`
+ * after the batch's first message. Only after COMMIT are the batch's messages acknowledged
+ * (PUBACK): a crash before it means the broker delivers them again, and the store's keys make
+ * the second delivery change nothing. A failed commit (database down) keeps the messages
+ * unacknowledged and is retried with backoff; the broker stops sending once `maxPending`
+ * messages wait (MQTT 5 Receive Maximum), so memory stays bounded.
+ */
+import { z } from 'zod';
+import type { KpiComponents } from '../kpi/index.ts';
+import { hoursMessageSchema, parseTopic, plantMessageSchema, reasonOf, samplesMessageSchema, type ParsedTopic } from './messages.ts';
+import { DEAD_LETTER_PAYLOAD_CHARS, type CommitResult, type DeadLetter, type FleetStore, type IngestBatch } from './store/index.ts';
+import type { FleetMetrics } from './fleet-metrics.ts';
+
+export interface IngestOptions {
+  topicPrefix: string;
+  batchRows: number;
+  batchMs: number;
+  maxPending: number;
+  maxPayloadBytes: number;
+  /** first retry delay after a failed commit, doubled up to `retryMaxMs` */
+  retryMs: number;
+  retryMaxMs: number;
+}
+
+export const INGEST_DEFAULTS: Omit<IngestOptions, 'topicPrefix'> = {
+  batchRows: 20_000,
+  batchMs: 100,
+  maxPending: 100,
+  maxPayloadBytes: 16 * 1024 * 1024,
+  retryMs: 500,
+  retryMaxMs: 10_000,
+};
+
+export interface IngestLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+interface Parsed {
+  apply: (b: IngestBatch) => void;
+  rows: number;
+  ack: () => void;
+}
+
+/** A message held until its batch commits; topic and payload stay for a dead letter. */
+interface Entry extends Parsed {
+  topic: string;
+  payload: Buffer;
+}
+
+/** Text PostgreSQL can hold (no U+0000). */
+function storable(s: string): string {
+  return s.replaceAll('\u0000', '\uFFFD');
+}
+
+/** The store refused the data itself (not the connection): retrying the same batch cannot help. */
+function isDataError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'SFA_ERR_PAYLOAD';
+}
+
+export class IngestBatcher {
+  private readonly opts: IngestOptions;
+  private entries: Entry[] = [];
+  private rows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private failures = 0;
+  /** after a failed commit, no new attempt before this time (epoch ms) */
+  private retryAt = 0;
+  private stopped = false;
+  /** the last error of the store, shown in /healthz while commits fail */
+  lastError: string | undefined;
+
+  constructor(
+    private readonly store: FleetStore,
+    options: Partial<IngestOptions> & Pick<IngestOptions, 'topicPrefix'>,
+    private readonly hooks: { metrics: FleetMetrics; log: IngestLog; onCommitted: (r: CommitResult) => void },
+  ) {
+    this.opts = { ...INGEST_DEFAULTS, ...options };
+  }
+
+  /** Messages held and not yet acknowledged. */
+  get pending(): number {
+    return this.entries.length;
+  }
+
+  /** Takes one message; `ack` is called once its batch is committed. */
+  push(topic: string, payload: Buffer, ack: () => void): void {
+    const entry: Entry = { ...this.parse(topic, payload, ack), topic, payload };
+    this.entries.push(entry);
+    this.rows += entry.rows;
+    this.hooks.metrics.pending.set(this.entries.length);
+    if (this.rows >= this.opts.batchRows || this.entries.length >= this.opts.maxPending) this.kick(0);
+    else this.kick(this.opts.batchMs);
+  }
+
+  private parse(topic: string, payload: Buffer, ack: () => void): Parsed {
+    const t = parseTopic(this.opts.topicPrefix, topic);
+    const dead = (reason: string): Parsed => this.deadEntry(topic, payload, reason, ack);
+    if (!t) return dead('not a fleet topic');
+    this.hooks.metrics.messages.inc({ kind: t.kind });
+    // an empty retained message clears the retained one: nothing to store
+    if (payload.length === 0) return { apply: () => undefined, rows: 0, ack };
+    if (payload.length > this.opts.maxPayloadBytes) return dead(`payload of ${payload.length} bytes is larger than ingest.maxPayloadBytes (${this.opts.maxPayloadBytes})`);
+    if (t.kind === 'status') {
+      const s = payload.toString('utf8');
+      if (s !== 'online' && s !== 'offline') return dead(`status must be "online" or "offline", got ${JSON.stringify(s.slice(0, 40))}`);
+      const st = { site: t.site, agent: t.agent, status: s, at: Date.now() } as const;
+      return { apply: (b) => b.statuses.push(st), rows: 0, ack };
+    }
+    const text = payload.toString('utf8');
+    // PostgreSQL text cannot hold U+0000: such a message could never be stored
+    if (text.includes('\\u0000')) return dead('contains a NUL character (\\u0000), which the store cannot hold');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      return dead(`not JSON: ${(err as Error).message}`);
+    }
+    return this.typed(t, json, dead, ack);
+  }
+
+  private deadEntry(topic: string, payload: Buffer, reason: string, ack: () => void): Parsed {
+    this.hooks.metrics.deadLetters.inc();
+    const d: DeadLetter = { topic: storable(topic.slice(0, 1024)), reason: storable(reason), payload: storable(payload.subarray(0, DEAD_LETTER_PAYLOAD_CHARS).toString('utf8')), at: Date.now() };
+    return { apply: (b) => b.deadLetters.push(d), rows: 0, ack };
+  }
+
+  private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Parsed, ack: () => void): Parsed {
+    const check = <S extends z.ZodType>(schema: S): z.output<S> | string => {
+      const r = schema.safeParse(json);
+      if (!r.success) return reasonOf(r.error);
+      const m = r.data as { site: string; agent: string; machine?: string };
+      if (m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine)) return 'site, agent or machine differ from the topic';
+      return r.data;
+    };
+    if (t.kind === 'samples') {
+      const m = check(samplesMessageSchema);
+      if (typeof m === 'string') return dead(m);
+      return { apply: (b) => b.samples.push(m), rows: m.samples.length, ack };
+    }
+    if (t.kind === 'hours') {
+      const m = check(hoursMessageSchema);
+      if (typeof m === 'string') return dead(m);
+      const h = { ...m, components: m.components as unknown as KpiComponents };
+      return { apply: (b) => b.hours.push(h), rows: 1, ack };
+    }
+    if (t.kind === 'plant') {
+      const m = check(plantMessageSchema);
+      if (typeof m === 'string') return dead(m);
+      return { apply: (b) => b.plants.push(m), rows: m.machines.length, ack };
+    }
+    // the fleet does not subscribe to confirm; one arriving is acknowledged and ignored
+    return { apply: () => undefined, rows: 0, ack };
+  }
+
+  private kick(delayMs: number): void {
+    if (this.stopped || this.committing || Date.now() < this.retryAt) return;
+    if (delayMs === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.committing = this.commitLoop();
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.kick(0);
+    }, delayMs);
+  }
+
+  /** Commits batches until nothing waits (or the store fails: then a retry later). */
+  private async commitLoop(drain = false): Promise<void> {
+    try {
+      while (this.entries.length > 0 && !this.stopped) {
+        const take = this.takeBatch();
+        try {
+          await this.commitEntries(take);
+        } catch (err) {
+          if (!isDataError(err)) {
+            this.onFailure(take, err);
+            return;
+          }
+          // one message the store cannot take must not hold back the others: one by one
+          const rest = await this.isolate(take);
+          if (rest) {
+            this.onFailure(rest.entries, rest.err);
+            return;
+          }
+        }
+        // a batch still filling waits for its size or its time
+        if (!drain && this.rows < this.opts.batchRows && this.entries.length < this.opts.maxPending) break;
+      }
+    } finally {
+      this.committing = undefined;
+    }
+    if (this.entries.length > 0 && this.failures === 0) this.kick(this.opts.batchMs);
+  }
+
+  private async commitEntries(take: readonly Entry[]): Promise<void> {
+    const b: IngestBatch = { samples: [], hours: [], plants: [], statuses: [], deadLetters: [], at: Date.now() };
+    for (const e of take) e.apply(b);
+    const end = this.hooks.metrics.commitSeconds.startTimer();
+    const r = await this.store.commit(b);
+    end();
+    if (this.failures > 0) this.hooks.log.info({ after: this.failures }, 'fleet store commits again');
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastError = undefined;
+    const m = this.hooks.metrics;
+    m.batches.inc();
+    m.rowsStored.inc(r.stored);
+    m.duplicates.inc(r.duplicates);
+    for (const e of take) e.ack();
+    m.pending.set(this.entries.length);
+    this.hooks.onCommitted(r);
+  }
+
+  /**
+   * Commits each message alone; one the store refuses is dead-lettered with the store's reason.
+   * Returns what is left when the store fails for another reason (to be retried).
+   */
+  private async isolate(take: readonly Entry[]): Promise<{ entries: Entry[]; err: unknown } | undefined> {
+    for (let i = 0; i < take.length; i++) {
+      const e = take[i] as Entry;
+      try {
+        await this.commitEntries([e]);
+      } catch (err) {
+        if (!isDataError(err)) return { entries: take.slice(i), err };
+        const reason = `the store refused it: ${(err as Error).message}`;
+        this.hooks.log.warn({ topic: e.topic, reason }, 'message dead-lettered [SFA_ERR_PAYLOAD]');
+        try {
+          await this.commitEntries([{ ...this.deadEntry(e.topic, e.payload, reason, e.ack), topic: e.topic, payload: e.payload }]);
+        } catch (err2) {
+          return { entries: take.slice(i), err: err2 };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private takeBatch(): Entry[] {
+    let n = 0;
+    let rows = 0;
+    while (n < this.entries.length && (n === 0 || rows + (this.entries[n] as Entry).rows <= this.opts.batchRows)) rows += (this.entries[n++] as Entry).rows;
+    const take = this.entries.splice(0, n);
+    this.rows -= rows;
+    return take;
+  }
+
+  private onFailure(take: Entry[], err: unknown): void {
+    this.entries = take.concat(this.entries);
+    for (const e of take) this.rows += e.rows;
+    this.failures++;
+    this.lastError = (err as Error).message;
+    this.hooks.metrics.commitFailures.inc();
+    // logged when it starts failing and then rarely: the database being down is state, not news
+    if (this.failures === 1 || this.failures % 20 === 0) this.hooks.log.warn({ err, failures: this.failures, pending: this.entries.length }, 'fleet store commit failed; retrying, nothing is acknowledged before it is stored [SFA_ERR_FLEET_STORE]');
+    const delay = Math.min(this.opts.retryMaxMs, this.opts.retryMs * 2 ** Math.min(this.failures - 1, 10));
+    this.retryAt = Date.now() + delay;
+    setTimeout(() => this.kick(0), delay + 1).unref();
+  }
+
+  /** Commits what is held (best effort within the caller's timeout) and stops taking batches. */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.committing;
+    if (this.entries.length > 0 && this.failures === 0) {
+      this.committing = this.commitLoop(true);
+      await this.committing;
+    }
+    this.stopped = true;
+  }
+}
