@@ -234,6 +234,22 @@ describe('Grafana dashboards: every query against the fleet schema, as the read-
     }
     // ranked: lowest energy per unit first
     expect(ranking.map((x) => x['energy per unit (kWh)'])).toEqual([...epus].sort((a, b) => a - b).map((e) => expect.closeTo(e, 9)));
+    const agents = (await (reader as pg.Client).query(sql('Agents'))).rows;
+    expect(agents.map((x: Record<string, string>) => [Number(x.online), Number(x['offline or unknown'])])).toEqual([[2, 1]]);
+  });
+
+  it("the drill-down's hourly series are the site's hours summed, on the hour", async ({ skip }) => {
+    if (!up) skip();
+    const drill = dashboards().find((x) => x.d.uid === 'shopfloor-fleet-site')?.d as Dashboard;
+    const site = FLEET_SITES[1];
+    const rawSql = drill.panels.find((p) => p.title === 'Units per hour')?.targets?.[0]?.rawSql as string;
+    const rows = (await (reader as pg.Client).query(grafanaSql(rawSql, range, { site }))).rows as Record<string, string | number>[];
+    const want = new Map<number, { good: number; scrap: number }>();
+    for (const h of fixture.hours.filter((x) => x.site === site)) {
+      const w = want.get(h.hourStart / 1000) ?? { good: 0, scrap: 0 };
+      want.set(h.hourStart / 1000, { good: w.good + (h.components.unitsGood ?? 0), scrap: w.scrap + (h.components.unitsScrap ?? 0) });
+    }
+    expect(rows.map((x) => [Number(x.time), Number(x.good), Number(x.scrap)])).toEqual([...want].map(([t, w]) => [t, w.good, w.scrap]));
   });
 });
 
