@@ -17,7 +17,7 @@ import { PgStore } from '../../agent/fleet/store/index.ts';
 import { postgres } from '../helpers/index.ts';
 import { dropSchema, PG_TEST_URL, testSchema } from '../helpers/fleet-messages.ts';
 import { feedFleet, FLEET_SITES, type FleetFixture } from '../helpers/grafana-fleet-data.ts';
-import { grafanaSql, interpolateVariables, expandMacros, type TimeRange } from '../helpers/grafana-sql.ts';
+import { grafanaSql, interpolateVariables, expandMacros, intervalSeconds, type TimeRange } from '../helpers/grafana-sql.ts';
 
 const DIR = fileURLToPath(new URL('../../dashboards/grafana/', import.meta.url));
 const DS_UID = 'shopfloor-fleet';
@@ -35,6 +35,8 @@ interface Panel {
   title: string;
   datasource?: { type?: string; uid?: string };
   targets?: Target[];
+  /** a relative time override: the panel shows the last `timeFrom` up to the dashboard's end */
+  timeFrom?: string;
   gridPos?: { h: number; w: number; x: number; y: number };
 }
 interface Variable {
@@ -179,9 +181,10 @@ describe('Grafana dashboards: every query against the fleet schema, as the read-
     if (!up) skip();
     const r = reader as pg.Client;
     const seen = new Set<string>();
-    const run = async (key: string, rawSql: string, vars: Record<string, string>, format: 'table' | 'time_series' | 'variable'): Promise<pg.QueryResult> => {
+    const run = async (key: string, rawSql: string, vars: Record<string, string>, format: 'table' | 'time_series' | 'variable', timeFrom?: string): Promise<pg.QueryResult> => {
       seen.add(key);
-      const res = await r.query(grafanaSql(rawSql, range, vars)).catch((err: Error) => {
+      const panelRange = timeFrom === undefined ? range : { from: range.to - intervalSeconds(timeFrom) * 1000, to: range.to };
+      const res = await r.query(grafanaSql(rawSql, panelRange, vars)).catch((err: Error) => {
         throw new Error(`${key}: ${err.message}`);
       });
       expect(res.rows.length, `${key} returns rows`).toBeGreaterThan(0);
@@ -201,7 +204,7 @@ describe('Grafana dashboards: every query against the fleet schema, as the read-
         const first = res.rows[0] as Record<string, unknown>;
         vars[v.name] = String(first.__value ?? Object.values(first)[0]);
       }
-      for (const p of d.panels) for (const t of p.targets ?? []) await run(`${d.uid}/${p.title}`, t.rawSql, vars, t.format);
+      for (const p of d.panels) for (const t of p.targets ?? []) await run(`${d.uid}/${p.title}`, t.rawSql, vars, t.format, p.timeFrom);
     }
     expect([...seen].sort()).toEqual(Object.keys(EXPECTED).sort());
   });
@@ -250,6 +253,14 @@ describe('Grafana dashboards: every query against the fleet schema, as the read-
       want.set(h.hourStart / 1000, { good: w.good + (h.components.unitsGood ?? 0), scrap: w.scrap + (h.components.unitsScrap ?? 0) });
     }
     expect(rows.map((x) => [Number(x.time), Number(x.good), Number(x.scrap)])).toEqual([...want].map(([t, w]) => [t, w.good, w.scrap]));
+    // the overview's rate over its last hour counts every sample stored in that hour once
+    const overview = dashboards().find((x) => x.d.uid === 'shopfloor-fleet-overview')?.d as Dashboard;
+    const ratePanel = overview.panels.find((p) => p.title === 'Samples per second stored') as Panel;
+    const last = { from: range.to - intervalSeconds(ratePanel.timeFrom as string) * 1000, to: range.to };
+    const rate = (await (reader as pg.Client).query(grafanaSql(ratePanel.targets?.[0]?.rawSql as string, last, {}))).rows as Record<string, string>[];
+    const stored = await (admin as pg.Client).query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".samples WHERE ts >= to_timestamp($1 / 1000.0) AND ts <= to_timestamp($2 / 1000.0)`, [last.from, last.to]);
+    expect(Math.round(rate.reduce((a, x) => a + Number(x['samples/s']) * 60, 0))).toBe(Number(stored.rows[0]?.n));
+    expect(Number(stored.rows[0]?.n)).toBeGreaterThan(1000);
   });
 });
 
