@@ -28,3 +28,6 @@ ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA :"schema" GRANT SELECT ON T
 ALTER ROLE :"role" SET search_path = :"schema";
 ALTER ROLE :"role" SET default_transaction_read_only = on;
 ALTER ROLE :"role" SET statement_timeout = '30s';
+-- dashboard queries are short aggregations: JIT compilation (planned above jit_above_cost)
+-- cost the lead-time panel ~1.8 s of its ~2.2 s on 43,200 hours, and saves nothing here
+ALTER ROLE :"role" SET jit = off;

@@ -167,6 +167,8 @@ describe('Grafana dashboards: every query against the fleet schema, as the read-
     if (!up) skip();
     const r = reader as pg.Client;
     expect((await r.query<{ search_path: string }>('SHOW search_path')).rows[0]?.search_path).toBe(schema);
+    expect((await r.query<{ jit: string }>('SHOW jit')).rows[0]?.jit).toBe('off');
+    expect((await r.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only')).rows[0]?.default_transaction_read_only).toBe('on');
     expect(Number((await r.query<{ n: string }>('SELECT count(*) AS n FROM agents')).rows[0]?.n)).toBe(FLEET_SITES.length);
     await expect(r.query(`DELETE FROM agents`)).rejects.toThrow(/read-only transaction|permission denied/);
     await r.query('BEGIN READ WRITE');
