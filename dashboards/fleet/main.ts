@@ -23,6 +23,7 @@ const PERIODS = [
 interface Shell {
   fmt: Fmt;
   hours: number;
+  period: string;
 }
 
 function setTheme(t: 'dark' | 'light'): void {
@@ -81,7 +82,7 @@ function renderFleet(root: HTMLElement, shell: Shell): () => void {
 function boot(): void {
   const app = document.getElementById('app') as HTMLElement;
   const viewer = Intl.DateTimeFormat().resolvedOptions();
-  const shell: Shell = { fmt: new Fmt(navigator.language || 'en', viewer.timeZone || 'UTC'), hours: 7 * 24 };
+  const shell: Shell = { fmt: new Fmt(navigator.language || 'en', viewer.timeZone || 'UTC'), hours: 7 * 24, period: '7 d' };
   const periods = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Period' });
   const themeBtn = h('button', { class: 'btn icon', title: 'Switch between dark and light theme', 'aria-label': 'Switch theme', onclick: () => setTheme(document.documentElement.dataset.theme === 'light' ? 'dark' : 'light') }, '◐');
   const header = h(
@@ -116,12 +117,13 @@ function boot(): void {
     void loadSites()
       .catch(() => [] as SiteView[])
       .then((sites) => {
-        if (!gone) inner = renderSite(main, { fmt: shell.fmt, hours: shell.hours, sites }, site);
+        if (!gone) inner = renderSite(main, { fmt: shell.fmt, hours: shell.hours, period: shell.period, sites }, site);
       });
   };
   for (const p of PERIODS) {
     const b = h('button', { class: `seg-btn${p.hours === shell.hours ? ' active' : ''}`, 'data-hours': p.hours, onclick: () => {
       shell.hours = p.hours;
+      shell.period = p.label;
       for (const x of periods.querySelectorAll('button')) x.classList.toggle('active', x === b);
       route();
     } }, p.label);

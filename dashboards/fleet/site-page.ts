@@ -6,12 +6,15 @@
 import { clear, h } from '../app/dom.ts';
 import { Fmt } from '../app/format.ts';
 import { getJson } from '../app/api.ts';
-import { rangeQuery, type BenchmarkAnswer, type FleetKpiRow, type KpiAnswer, type SiteView } from './fleet-api.ts';
+import { agentsTable } from './agents-table.ts';
+import { rangeQuery, type AgentView, type BenchmarkAnswer, type FleetKpiRow, type KpiAnswer, type SiteView } from './fleet-api.ts';
 import { RANKED, VERDICT } from './site-ranking.ts';
 
 export interface SitePageContext {
   fmt: Fmt;
   hours: number;
+  /** the period's name ("7 d") */
+  period: string;
   sites: readonly SiteView[];
 }
 
@@ -70,17 +73,18 @@ export function renderSite(root: HTMLElement, ctx: SitePageContext, site: string
   const fmt = info?.timezone ? new Fmt(ctx.fmt.locale, info.timezone) : ctx.fmt;
   const body = h('div', {}, h('p', { class: 'empty' }, 'Loading the site…'));
   root.append(
-    h('div', { class: 'page-title' }, h('a', { href: '#/', class: 'btn', 'data-testid': 'back' }, '← Fleet'), h('h1', { 'data-testid': 'site-title' }, info?.name ?? site), h('span', { class: 'sub' }, `${site} · ${info?.timezone ?? 'zone unknown'} · last ${ctx.hours} h`)),
+    h('div', { class: 'page-title' }, h('a', { href: '#/', class: 'btn', 'data-testid': 'back' }, '← Fleet'), h('h1', { 'data-testid': 'site-title' }, info?.name ?? site), h('span', { class: 'sub' }, `${site} · ${info?.timezone ?? 'zone unknown'} · last ${ctx.period}`)),
     body,
   );
   let alive = true;
   const load = async (): Promise<void> => {
     const q = `${rangeQuery(ctx.hours)}&site=${encodeURIComponent(site)}`;
     try {
-      const [bench, lines, machines] = await Promise.all([
+      const [bench, lines, machines, agents] = await Promise.all([
         getJson<BenchmarkAnswer>(`/api/benchmarks?groupBy=site&${q}`),
         getJson<KpiAnswer>(`/api/kpis?scope=line&${q}`),
         getJson<KpiAnswer>(`/api/kpis?scope=machine&${q}`),
+        getJson<AgentView[]>('/api/agents'),
       ]);
       if (!alive) return;
       clear(body);
@@ -94,6 +98,7 @@ export function renderSite(root: HTMLElement, ctx: SitePageContext, site: string
           h('h2', {}, 'Machines'),
           kpiTable('machines', ['Machine', 'Line', 'Product', 'Agent'], machines.rows, (r) => [h('td', {}, name.get(r.machine ?? '') ?? r.machine ?? ''), h('td', {}, r.line ?? '–'), h('td', {}, r.product ?? '–'), h('td', { class: 'mono' }, r.agent ?? '')], fmt),
         ),
+        h('section', { class: 'panel site-agents' }, h('h2', {}, 'Agents'), agentsTable(agents.filter((a) => a.site === site), fmt, new Map([[site, info?.name ?? site]]))),
       );
     } catch (err) {
       if (!alive) return;

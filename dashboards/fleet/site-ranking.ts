@@ -44,7 +44,7 @@ export const RANKED: readonly Ranked[] = [
   },
   {
     kpi: 'scrapRate',
-    title: 'Scrap rate',
+    title: 'Scrap-rate reduction',
     lowerIsBetter: false,
     band: (b, fmt) => `up to ${pct(b[1], fmt)} less scrap`,
     value: (v, fmt) => `${fmt.pctNum(v, 2)} % scrap`,

@@ -122,9 +122,27 @@ describe.skipIf(!needBrowser.available || !needBroker.available)('fleet dashboar
     const machines = await page.$$eval('[data-testid="machines-row"]', (els) => els.map((e) => [(e as HTMLElement).dataset.machine, e.querySelector('td')?.textContent]));
     expect(machines).toEqual([['a-printer-1', 'Printer A1'], ['a-cnc-1', 'CNC A1']]);
     expect(await page.locator('[data-testid="site-benchmarks"] tr[data-kpi="energyPerUnit"] [data-testid="verdict"]').textContent()).toBe('Within the band');
+    // the site's own agent only
+    expect(await page.$$eval('.site-agents [data-testid="agent-row"]', (els) => els.map((e) => (e as HTMLElement).dataset.agent))).toEqual(['edge-a']);
+    // the line's figures are its machines' components summed (2.9 + 1.0 kWh over 14 + 6 good)
+    expect(await page.locator('[data-testid="lines-row"][data-line="finishing"] [data-testid="oee"]').textContent()).toBe('66.7 %');
     await page.screenshot({ path: join(ARTIFACTS, 'fleet-dashboard-site.png'), fullPage: true });
     await page.locator('[data-testid="back"]').click();
     await page.waitForSelector('[data-testid="ranking"]', { timeout: 15_000 });
+  });
+
+  it('keeps the ranking on a shorter period and fits a 1024×768 screen', async () => {
+    const before = await page.locator('[data-testid="period"]').textContent();
+    await page.locator('button.seg-btn[data-hours="24"]').click();
+    // the page is drawn anew for the new period: its stamp changes
+    await page.waitForFunction((old) => { const t = document.querySelector('[data-testid="period"]')?.textContent ?? ''; return t !== '' && t !== old; }, before, { timeout: 15_000 });
+    // the fixture's hours are the last three: still there, in the same order
+    await page.waitForSelector('[data-testid="ranking"][data-kpi="energyPerUnit"] [data-testid="rank-row"]', { timeout: 15_000 });
+    expect(await ranking('energyPerUnit')).toEqual(['site-a', 'site-b', 'site-c']);
+    await page.setViewportSize({ width: 1024, height: 768 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'fleet-dashboard-1024x768.png'), fullPage: true });
   });
 
   it('ran without console errors (the CSP blocked nothing of ours)', () => {
