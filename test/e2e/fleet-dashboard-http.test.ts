@@ -119,6 +119,14 @@ describe('fleet dashboard over HTTP', () => {
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe(INDEX);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // a screen signs in once through the form; its cookie opens the page and the API
+    const login = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${TOKEN}&next=%2F%23%2Fsite%2Fsite-a` });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/#/site/site-a');
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^sfa_session=./);
+    expect((await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/api/agents`, { headers: { cookie } })).status).toBe(200);
   });
 
   it('answers the per-site benchmarks, the sites and a site\'s machines the page draws', async () => {
