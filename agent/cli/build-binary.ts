@@ -7,8 +7,7 @@
  *    each worker_threads entry of WORKER_ENTRIES likewise, embedded as `workers/<name>.cjs`.
  * 2. the assets (agent/sea/sea-assets.ts SEA_ASSETS): the better-sqlite3 addon for the target,
  *    the dashboard page and its script and style bundled now (no esbuild at run time), the fleet
- *    dashboard likewise, the
- *    OPC UA standard nodeset for the demo plant, the version.
+ *    dashboard likewise, the OPC UA standard nodeset for the demo plant, the version.
  * 3. the blob (`node --experimental-sea-config`), injected with postject into the stripped
  *    base binary of the same Node version (agent/cli/binary-parts.ts).
  * `pkg` / `@yao-pkg/pkg` are no alternative: they download their base binaries from GitHub.
