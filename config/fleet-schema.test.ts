@@ -30,7 +30,7 @@ describe('fleet config', () => {
     if (!r.ok) expect.fail(JSON.stringify(r.problems));
     expect(r.config.database).toEqual({ schema: 'fleet' });
     expect(r.config.broker).toMatchObject({ topicPrefix: 'shopfloor', group: 'shopfloor-fleet', rejectUnauthorized: true });
-    expect(r.config.http).toEqual({ host: '127.0.0.1', port: 8090 });
+    expect(r.config.http).toEqual({ host: '127.0.0.1', port: 8090, allowedHosts: [] });
   });
 
   it('names the path of every problem', () => {

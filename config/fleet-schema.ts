@@ -76,8 +76,10 @@ export const fleetConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8090),
         token: z.string().min(16, 'a token of at least 16 characters').optional(),
+        /** `Host` names the dashboard answers besides the bind address and this machine's (a proxy's, a DNS name); "*" turns the check off */
+        allowedHosts: z.array(z.string().min(1).max(253)).max(64).default([]),
       })
-      .default({ host: '127.0.0.1', port: 8090 }),
+      .default({ host: '127.0.0.1', port: 8090, allowedHosts: [] }),
     benchmarks: configSchema.shape.benchmarks,
   })
   .superRefine((cfg, ctx) => {

@@ -6,8 +6,8 @@
  *    (node-opcua, pino, fastify …; a Node 20 SEA main script can require built-ins only);
  *    each worker_threads entry of WORKER_ENTRIES likewise, embedded as `workers/<name>.cjs`.
  * 2. the assets (agent/sea/sea-assets.ts SEA_ASSETS): the better-sqlite3 addon for the target,
- *    the dashboard page and its script and style bundled now (no esbuild at run time), the
- *    OPC UA standard nodeset for the demo plant, the version.
+ *    the dashboard page and its script and style bundled now (no esbuild at run time), the fleet
+ *    dashboard likewise, the OPC UA standard nodeset for the demo plant, the version.
  * 3. the blob (`node --experimental-sea-config`), injected with postject into the stripped
  *    base binary of the same Node version (agent/cli/binary-parts.ts).
  * `pkg` / `@yao-pkg/pkg` are no alternative: they download their base binaries from GitHub.
@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleDashboard, DASHBOARD_ASSETS_DEFAULTS } from '../http/dashboard-assets.ts';
+import { FLEET_DASHBOARD_DEFAULTS } from '../fleet/fleet-dashboard.ts';
 import { SEA_ASSETS } from '../sea/sea-assets.ts';
 import { BINARY_ARCHES, sqliteAddon, strippedNode, type BinaryArch, type PartsOptions } from './binary-parts.ts';
 
@@ -105,6 +106,11 @@ async function commonAssets(work: string): Promise<{ main: string; assets: Recor
   put(SEA_ASSETS.dashboardCss, 'app.css', dash.css);
   put(SEA_ASSETS.dashboardIndex, 'index.html', readFileSync(join(DASHBOARD_ASSETS_DEFAULTS.appDir, 'index.html')));
   put(SEA_ASSETS.dashboardPlain, 'plain.html', readFileSync(DASHBOARD_ASSETS_DEFAULTS.plainPage));
+  // the fleet dashboard (`shopfloor-agent fleet` serves it at /)
+  const fleet = await bundleDashboard(FLEET_DASHBOARD_DEFAULTS.appDir, true);
+  put(SEA_ASSETS.fleetDashboardJs, 'fleet.js', fleet.js);
+  put(SEA_ASSETS.fleetDashboardCss, 'fleet.css', fleet.css);
+  put(SEA_ASSETS.fleetDashboardIndex, 'fleet.html', readFileSync(join(FLEET_DASHBOARD_DEFAULTS.appDir, 'index.html')));
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
   put(SEA_ASSETS.packageJson, 'package.json', JSON.stringify({ name: pkg.name, version: pkg.version }));
   const nodesets = join(root, 'node_modules/node-opcua-nodesets/nodesets');

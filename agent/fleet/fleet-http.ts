@@ -6,9 +6,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AgentError } from '../errors.ts';
-import { assertBindAllowed, registerAuth, registerErrorReplies, timeParam } from '../http/index.ts';
+import { assertBindAllowed, registerAuth, registerErrorReplies, registerHostCheck, registerSecurityHeaders, timeParam } from '../http/index.ts';
 import type { Baseline, Band, BenchmarkKpi } from '../kpi/index.ts';
-import { fleetBenchmarkRows, fleetKpiRows, HOUR_MS, type FleetKpiQuery } from './fleet-kpis.ts';
+import { registerFleetDashboard } from './fleet-dashboard.ts';
+import { fleetBenchmarkRows, fleetKpiRows, fleetSiteBenchmarkRows, HOUR_MS, type FleetKpiQuery } from './fleet-kpis.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
 import type { AgentRecord, FleetStore, HourRecord } from './store/index.ts';
 
@@ -40,6 +41,8 @@ export interface FleetHttpDeps {
   host: string;
   port: number;
   token: string | undefined;
+  /** more `Host` names than the bind address and this machine's (http.allowedHosts) */
+  allowedHosts?: readonly string[] | undefined;
   store: FleetStore;
   metrics: FleetMetrics;
   health: () => FleetHealth;
@@ -58,7 +61,7 @@ const kpiQuery = z.object({
   product: id.optional(),
   machine: id.optional(),
 });
-const benchmarkQuery = z.object({ from: timeParam, to: timeParam, site: id.optional() });
+const benchmarkQuery = z.object({ from: timeParam, to: timeParam, site: id.optional(), groupBy: z.enum(['none', 'site']).default('none') });
 
 /** [from, to) widened to whole hours (the fleet holds hourly components), checked against the budget. */
 export function hourRange(q: { from?: number | undefined; to?: number | undefined }, defaultMs: number, now = Date.now()): { from: number; to: number } {
@@ -111,14 +114,23 @@ async function readHours(store: FleetStore, from: number, to: number): Promise<H
 export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: number; app: FastifyInstance; close(): Promise<void> }> {
   assertBindAllowed(deps.host, deps.token);
   const app = Fastify({ logger: false });
+  // the agent's dashboard rules: CSP with hashed inline blocks, no framing, DNS rebinding refused
+  registerSecurityHeaders(app, { frameAncestors: [] });
+  registerHostCheck(app, deps.host, deps.allowedHosts ?? []);
   registerAuth(app, deps.token);
   registerErrorReplies(app, deps.log);
   const { store } = deps;
+  registerFleetDashboard(app);
 
   // 200 with `status: degraded` like the agent's: probes read the body
   app.get('/healthz', async () => deps.health());
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   app.get('/api/agents', async () => agentViews(await store.agents()));
+  // the plant descriptions the agents sent: sites with their zone, machines with line and product
+  app.get('/api/sites', async () => {
+    const [sites, machines] = await Promise.all([store.sites(), store.machines()]);
+    return sites.map((s) => ({ ...s, machines: machines.filter((m) => m.site === s.id).map(({ site: _site, ...m }) => m) }));
+  });
 
   app.get('/api/kpis', async (req) => {
     const p = kpiQuery.parse(req.query);
@@ -134,7 +146,8 @@ export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: numbe
     const p = benchmarkQuery.parse(req.query);
     const { from, to } = hourRange(p, FLEET_HTTP_DEFAULTS.benchmarkWindowMs);
     const [hours, units, machines, sites, oldest] = await Promise.all([readHours(store, from, to), store.unitsUntil(to), store.machines(), store.sites(), store.oldestHour()]);
-    const rows = fleetBenchmarkRows({ from, to, site: p.site, hours, units, plant: { machines, sites }, ...deps.benchmarks });
+    const input = { from, to, site: p.site, hours, units, plant: { machines, sites }, ...deps.benchmarks };
+    const rows = p.groupBy === 'site' ? fleetSiteBenchmarkRows(input) : fleetBenchmarkRows(input);
     return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), volumeSince: oldest === null ? null : new Date(oldest).toISOString(), rows };
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZERO_COMPONENTS, type KpiComponents } from '../kpi/index.ts';
-import { fleetKpiRows, type FleetKpiQuery } from './fleet-kpis.ts';
+import { fleetKpiRows, fleetSiteBenchmarkRows, type FleetKpiQuery } from './fleet-kpis.ts';
 import type { HourRecord } from './store/index.ts';
 
 const H = 3_600_000;
@@ -44,5 +44,27 @@ describe('fleetKpiRows', () => {
     ]);
     expect(fleetKpiRows(q({ scope: 'machine', line: 'additive', site: 'lisbon' }), hours, plant).map((r) => [r.machine, r.agent, r.energyKwh])).toEqual([['p9', 'e1', 5]]);
     expect(fleetKpiRows(q({ scope: 'fleet', from: T + 2 * H }), [], plant)).toEqual([]);
+  });
+});
+
+describe('fleetSiteBenchmarkRows', () => {
+  const input = { from: T - 24 * H, to: T + 24 * H, units: [], plant, bands: {} };
+
+  it('compares each site\'s own summed hours with the product\'s baseline', () => {
+    const rows = fleetSiteBenchmarkRows({ ...input, hours, baselines: { bracket: { energyPerUnitKwh: 1 } } });
+    const epu = rows.filter((r) => r.kpi === 'energyPerUnit').map((r) => [r.site, r.product, r.value, r.verdict]);
+    // berlin: (1 + 3) / (2 + 2) = 1 kWh/unit, +0 % (better than +20–40 %); lisbon's bracket machine p9 only: 5 / 5
+    expect(epu).toEqual([['berlin', 'bracket', 1, 'better'], ['lisbon', 'bracket', 1, 'better']]);
+    expect(rows.every((r) => r.scope === 'product:bracket')).toBe(true);
+  });
+
+  it('gives a site no product it does not make, and no rows before its plant says what it makes', () => {
+    const more = [...hours, hour('porto', 'z1', T, { energyKwh: 2, unitsGood: 1 })];
+    const rows = fleetSiteBenchmarkRows({ ...input, hours: more, baselines: { bracket: { energyPerUnitKwh: 1 }, housing: { energyPerUnitKwh: 2 } } });
+    expect([...new Set(rows.map((r) => r.site))]).toEqual(['berlin', 'lisbon']);
+    expect(rows.some((r) => r.product === 'housing')).toBe(false);
+    // porto sent no plant yet: no machine has a product, so no comparison to make
+    expect(rows.filter((r) => r.site === 'porto')).toEqual([]);
+    expect(fleetSiteBenchmarkRows({ ...input, site: 'lisbon', hours: more, baselines: {} }).map((r) => r.site)).toEqual(Array(5).fill('lisbon'));
   });
 });

@@ -172,3 +172,27 @@ export function fleetBenchmarkRows(input: FleetBenchmarkInput): BenchmarkRow[] {
   });
   return benchmarkRows(figures, input.baselines, input.bands);
 }
+
+/** A benchmark row of one site (`/api/benchmarks?groupBy=site`). */
+export interface SiteBenchmarkRow extends BenchmarkRow {
+  site: string;
+}
+
+/**
+ * The brief's comparisons per site and product: each site's own machine-hours summed, against
+ * the product's baseline, so central teams can rank sites. Sites come from the plant
+ * descriptions and from the stored hours (a site whose plant message is still to come).
+ */
+export function fleetSiteBenchmarkRows(input: FleetBenchmarkInput): SiteBenchmarkRow[] {
+  const sites = new Set<string>();
+  for (const s of input.plant.sites) if (input.site === undefined || s.id === input.site) sites.add(s.id);
+  for (const h of input.hours) if (input.site === undefined || h.site === input.site) sites.add(h.site);
+  const rows: SiteBenchmarkRow[] = [];
+  for (const site of [...sites].sort()) {
+    const plant: FleetPlant = { machines: input.plant.machines.filter((m) => m.site === site), sites: input.plant.sites };
+    // a site reports the products it makes; the fleet's other baselines are not its products
+    const baselines = Object.fromEntries(Object.entries(input.baselines).filter(([p]) => plant.machines.some((m) => m.product === p)));
+    for (const r of fleetBenchmarkRows({ ...input, site, plant, baselines })) rows.push({ ...r, site });
+  }
+  return rows;
+}

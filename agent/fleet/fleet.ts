@@ -75,6 +75,7 @@ export class Fleet {
       host: c.http.host,
       port: c.http.port,
       token: c.http.token,
+      allowedHosts: c.http.allowedHosts,
       store,
       metrics: this.metrics,
       health: () => this.health(),

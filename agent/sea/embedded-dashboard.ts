@@ -19,3 +19,16 @@ export function embeddedDashboard(): EmbeddedDashboard | undefined {
     css: seaText(SEA_ASSETS.dashboardCss) ?? '',
   };
 }
+
+export interface EmbeddedFleetDashboard {
+  index: string;
+  js: string;
+  css: string;
+}
+
+/** The fleet dashboard as built into the single executable; undefined outside it (bundled from dashboards/fleet). */
+export function embeddedFleetDashboard(): EmbeddedFleetDashboard | undefined {
+  const index = seaText(SEA_ASSETS.fleetDashboardIndex);
+  if (index === undefined) return undefined;
+  return { index, js: seaText(SEA_ASSETS.fleetDashboardJs) ?? '', css: seaText(SEA_ASSETS.fleetDashboardCss) ?? '' };
+}

@@ -2,5 +2,5 @@ export { isSea, seaAsset, seaText, materializeAsset, SEA_ASSETS } from './sea-as
 export { sqliteNativeBinding, type NativeBindingOption } from './native-addon.ts';
 export { agentVersion } from './agent-version.ts';
 export { workerScript, type WorkerScript } from './worker-script.ts';
-export { embeddedDashboard, type EmbeddedDashboard } from './embedded-dashboard.ts';
+export { embeddedDashboard, embeddedFleetDashboard, type EmbeddedDashboard, type EmbeddedFleetDashboard } from './embedded-dashboard.ts';
 export { embeddedNodesetFiles } from './embedded-nodesets.ts';

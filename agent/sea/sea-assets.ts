@@ -22,6 +22,9 @@ export const SEA_ASSETS = {
   dashboardPlain: 'dashboard/plain.html',
   dashboardJs: 'dashboard/app.js',
   dashboardCss: 'dashboard/app.css',
+  fleetDashboardIndex: 'fleet-dashboard/index.html',
+  fleetDashboardJs: 'fleet-dashboard/fleet.js',
+  fleetDashboardCss: 'fleet-dashboard/fleet.css',
   nodesetXml: 'nodesets/Opc.Ua.NodeSet2.xml',
   nodesetImage: 'nodesets/Opc.Ua.NodeSet2.ndjson.gz',
 } as const;

@@ -4,13 +4,15 @@
  * Skips with a message when the binary is not built; fails in CI.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { singleBinary } from '../helpers/index.ts';
-import { runSmoke, type SmokeResult } from '../binary/binary-smoke.ts';
+import { singleBinary, waitFor } from '../helpers/index.ts';
+import { freePort, runSmoke, type SmokeResult } from '../binary/binary-smoke.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BINARY = join(ROOT, 'dist/shopfloor-agent-linux-x64');
@@ -50,4 +52,41 @@ describe.skipIf(!built.available)('single executable, linux-x64', () => {
     expect(r.log).not.toContain('Warning');
     for (const line of r.log.split('\n').filter((l) => l.trim() !== '')) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
   }, 300_000);
+});
+
+describe.skipIf(!built.available)('single executable, linux-x64: the fleet dashboard', () => {
+  it('serves the fleet dashboard built into the file (no esbuild, no checkout)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sfa-bin-fleet-'));
+    const http = await freePort();
+    // the HTTP side serves whether or not the broker is there; the test needs none
+    writeFileSync(join(dir, 'fleet.yaml'), `fleet: { id: bin-${process.pid}, dataDir: ./data }\nbroker: { url: "mqtt://127.0.0.1:1", topicPrefix: bin-fleet, group: binfleet }\nhttp: { port: ${http} }\n`);
+    const env = { PATH: '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
+    const child = spawn(BINARY, ['fleet', '-c', 'fleet.yaml'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (b: Buffer) => (log += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (log += b.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      const base = `http://127.0.0.1:${http}`;
+      await waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`the fleet exited ${child.exitCode}: ${log}`);
+        return (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200;
+      }, 30_000, 'the fleet HTTP API');
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(readFileSync(join(ROOT, 'dashboards/fleet/index.html'), 'utf8'));
+      expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-/);
+      const js = await fetch(`${base}/assets/fleet.js`);
+      expect(js.status).toBe(200);
+      const code = await js.text();
+      expect(code.length).toBeGreaterThan(10_000);
+      expect(code).toContain('/api/benchmarks?groupBy=site');
+      const css = await fetch(`${base}/assets/fleet.css`);
+      expect(await css.text()).toContain('.rank');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

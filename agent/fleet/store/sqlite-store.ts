@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from '../../errors.ts';
+import { sqliteNativeBinding } from '../../sea/index.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import {
   advanceCursor,
@@ -47,7 +48,8 @@ export class SqliteStore implements FleetStore {
     let db: Database.Database;
     try {
       mkdirSync(dataDir, { recursive: true });
-      db = new Database(join(dataDir, SQLITE_STORE_FILE));
+      // in the single executable the addon comes from inside it, as for the agent's buffer
+      db = new Database(join(dataDir, SQLITE_STORE_FILE), sqliteNativeBinding(dataDir));
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
