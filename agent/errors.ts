@@ -30,6 +30,10 @@ export const ERRORS = {
   SFA_ERR_HTTP_UNAUTHORIZED: 'the request carries no valid access token: send Authorization: Bearer <http.token>, or sign in at /login',
   SFA_ERR_HTTP_NOT_FOUND: 'no such route or machine: GET /api/machines lists the machine ids, the README lists the routes',
   SFA_ERR_HTTP_INTERNAL: 'the agent failed to answer a request: the cause is in its log, on the "request failed" line with the request id the answer gives; report it with that line',
+  SFA_ERR_HTTP_QUERY_RANGE: 'the query asks for a longer range than one request may (http.query.maxRangeDays): ask for a shorter range, or raise the limit in the config',
+  SFA_ERR_HTTP_QUERY_ROWS: 'the query would compute more rows (windows × machines) than one request may (http.query.maxRows): narrow the range, group coarser, pick a machine or a line, or raise the limit',
+  SFA_ERR_HTTP_QUERY_TIMEOUT: 'the query ran past its deadline (http.query.deadlineS) and was cancelled: ask for a shorter range or a coarser grouping, or retry when the agent is less busy',
+  SFA_ERR_HTTP_QUERY_BUSY: 'the query worker is busy or restarting (http.query.maxQueued queries wait at most): retry in a few seconds',
   SFA_ERR_KPI_QUERY: 'the KPI query cannot be answered as asked: "to" must be after "from", groupBy=shift needs shifts[] in the config, and a range with too many windows must be narrowed (or grouped coarser)',
   SFA_ERR_CALENDAR: 'a wall-clock calendar could not be computed: site.timezone must be an IANA zone (e.g. Europe/Berlin), shift and tariff times HH:MM, and a range with too many periods must be narrowed',
 } as const;

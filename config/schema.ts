@@ -127,6 +127,17 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(8080),
         token: z.string().min(16, 'a token of at least 16 characters').optional(),
+        /** the query routes' budget; each key defaults to HTTP_QUERY_DEFAULTS (agent/http/query-budget.ts) */
+        query: z
+          .strictObject({
+            maxRangeDays: z.number().positive().optional(),
+            maxRows: z.number().int().positive().optional(),
+            maxSeriesPoints: z.number().int().positive().optional(),
+            deadlineS: z.number().positive().optional(),
+            maxQueued: z.number().int().nonnegative().optional(),
+            workerMemoryMb: z.number().int().min(64).optional(),
+          })
+          .optional(),
       })
       .default({ host: '127.0.0.1', port: 8080 }),
     simulator: z

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
-import type { KpiPort } from './ports.ts';
+import type { KpiRequest, QueryPort } from './ports.ts';
 
 const CLOSE_BRACE = Buffer.from('}');
 
@@ -23,12 +23,18 @@ const kpiQuery = z.object({
   scope: z.enum(['machine', 'line', 'site']).default('machine'),
 });
 
-export function registerKpiRoutes(app: FastifyInstance, kpis: Pick<KpiPort, 'queryJsonChunks'>): void {
+/**
+ * `kpis`: the query worker's port (or the service itself); `gate`: the request's budget check
+ * (agent/http/query-budget.ts), which throws a 400 before any work is handed on.
+ */
+export function registerKpiRoutes(app: FastifyInstance, kpis: Pick<QueryPort, 'kpiJson'>, gate: (q: KpiRequest) => void = () => undefined): void {
   app.get('/api/kpis', async (req, reply) => {
     const q = kpiQuery.parse(req.query);
     const to = q.to ?? Date.now();
     const from = q.from ?? to - KPI_ROUTE_DEFAULTS.windowMs;
-    const rows = kpis.queryJsonChunks({ from, to, machine: q.machine, line: q.line, groupBy: q.groupBy, scope: q.scope });
+    const request: KpiRequest = { from, to, machine: q.machine, line: q.line, groupBy: q.groupBy, scope: q.scope };
+    gate(request);
+    const rows = await kpis.kpiJson(request);
     const head = Buffer.from(`{"from":${JSON.stringify(new Date(from).toISOString())},"to":${JSON.stringify(new Date(to).toISOString())},"rows":`);
     let length = head.length + 1;
     for (const c of rows) length += c.length;

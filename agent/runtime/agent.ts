@@ -12,6 +12,8 @@ import type { Sample } from '../model/index.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from '../kpi-query/index.ts';
+import { HTTP_QUERY_DEFAULTS } from '../http/query-budget.ts';
+import { QueryWorker } from '../query-worker/index.ts';
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
 
@@ -41,7 +43,14 @@ export class Agent implements HealthPort {
   /** the plant model, built once from the config: every part below reads it */
   readonly plant: Plant;
   readonly buffer: SqliteBuffer;
+  /**
+   * In-process KPIs, for bounded internal uses only: the tiles' and live feed's current shift
+   * (≤ 1 day × machines) and the forwarder's snapshots (day and last 24 h by shift, per machine).
+   * Every query a request sizes (/api/kpis, /api/benchmarks, /api/series, trends) goes to `queries`.
+   */
   readonly kpis: KpiService;
+  /** the HTTP API's queries, in a worker thread beside a read-only buffer (agent/query-worker) */
+  readonly queries: QueryWorker;
   readonly metrics: AgentMetrics;
   private readonly writer: BatchWriter;
   private readonly drivers: Driver[] = [];
@@ -73,6 +82,11 @@ export class Agent implements HealthPort {
       },
     });
     this.kpis = new KpiService(plant, this.buffer);
+    const budget = { ...HTTP_QUERY_DEFAULTS, ...plant.http.query };
+    this.queries = new QueryWorker(config, { deadlineMs: budget.deadlineS * 1000, maxQueued: budget.maxQueued, memoryMb: budget.workerMemoryMb }, this.log.child({ component: 'queries' }), () =>
+      this.buffer.rollups.flush(),
+    );
+    this.buffer.onCommit((samples) => this.queries.committed(samples));
     this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId });
     const up = plant.upstream;
     this.forwarder = up
@@ -136,8 +150,9 @@ export class Agent implements HealthPort {
     }
     // every KPI query needs the order book: read it now, not on the first request after a restart
     this.kpis.prepare();
+    await this.queries.start();
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log });
+    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log, queries: this.queries });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
   }
@@ -149,6 +164,7 @@ export class Agent implements HealthPort {
     await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
     this.writer.flush();
     if (this.http) await this.http.close();
+    await this.queries.stop();
     if (this.simulator) await this.simulator.stop();
     await this.forwarder?.stop();
     await this.retention.stop();
@@ -210,7 +226,10 @@ export class Agent implements HealthPort {
         if (signals === undefined) seen.set(machine, (signals = new Set()));
         if (signals.has(signal)) return;
         signals.add(signal);
-        if (this.plant.bindSeries(sourceId, machine, signal)) this.buffer.bindSeriesSource(sourceId, machine, signal);
+        if (this.plant.bindSeries(sourceId, machine, signal)) {
+          this.buffer.bindSeriesSource(sourceId, machine, signal);
+          this.queries.bindSeries(sourceId, machine, signal);
+        }
       },
     };
   }
