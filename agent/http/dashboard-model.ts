@@ -5,7 +5,7 @@
  */
 import type { DashboardPlant, DashboardPorts, Health, MachineKpiRow } from './ports.ts';
 import type { DeadLetterRow } from '../buffer/index.ts';
-import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
+import { type MachineState, type Quality, type SampleValue } from '../model/index.ts';
 import { tileStatus, type TileStatus } from './machine-status.ts';
 import { currentShift, type ShiftWindow } from './shift-window.ts';
 import { orderTable, type OrderRow } from './order-table.ts';

@@ -28,7 +28,15 @@ export type QueryOp =
   | { kind: 'kpis'; q: KpiRequest }
   | { kind: 'benchmarks'; from: number; to: number }
   | { kind: 'series'; machine: string; signal: string; from: number; to: number; step: number | undefined; maxPoints: number }
-  | { kind: 'trend'; machine: string; range: TrendRange; now: number };
+  | { kind: 'trend'; machine: string; range: TrendRange; now: number }
+  | { kind: 'stats' };
+
+/** The worker's KPI service's counters (health views, tests). */
+export interface QueryWorkerStats {
+  hoursFromRollupTables: number;
+  cachedEntries: number;
+  cachedRows: number;
+}
 
 export interface QueryMessage {
   type: 'query';

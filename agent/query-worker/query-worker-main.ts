@@ -12,7 +12,7 @@ import { boundedSeries } from '../http/query-budget.ts';
 import { KpiService } from '../kpi-query/index.ts';
 import { Plant } from '../plant/index.ts';
 import { FedBuffer } from './fed-buffer.ts';
-import type { FromWorker, QueryOp, ToWorker, WorkerInit } from './protocol.ts';
+import type { FromWorker, QueryOp, QueryWorkerStats, ToWorker, WorkerInit } from './protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('query-worker-main.ts runs as a worker thread (agent/query-worker/query-worker.ts starts it)');
@@ -44,6 +44,10 @@ function answer(op: QueryOp): { value: unknown; transfer: ArrayBuffer[] } {
       return { value: boundedSeries((s) => kpis.series(op.machine, op.signal, op.from, op.to, s), op.from, op.to, op.step, op.maxPoints), transfer: [] };
     case 'trend':
       return { value: machineTrend({ kpis, buffer: fed }, plant, op.machine, op.range, op.now), transfer: [] };
+    case 'stats': {
+      const stats: QueryWorkerStats = { hoursFromRollupTables: kpis.hoursFromRollupTables, cachedEntries: kpis.cachedEntries, cachedRows: kpis.cachedRows };
+      return { value: stats, transfer: [] };
+    }
   }
 }
 

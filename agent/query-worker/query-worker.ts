@@ -17,7 +17,7 @@ import { QueryBudgetError } from '../http/query-budget.ts';
 import { AgentError, ERRORS, type ErrorCode } from '../errors.ts';
 import type { StoredSample } from '../model/index.ts';
 import { CommitDigest } from './commit-digest.ts';
-import type { FromWorker, QueryOp, ToWorker, WorkerInit } from './protocol.ts';
+import type { FromWorker, QueryOp, QueryWorkerStats, ToWorker, WorkerInit } from './protocol.ts';
 
 export interface QueryWorkerOptions {
   /** a query running longer is cancelled (ms) */
@@ -120,6 +120,11 @@ export class QueryWorker implements QueryPort {
 
   async trend(machine: string, range: TrendRange, now: number): Promise<Trend> {
     return (await this.run({ kind: 'trend', machine, range, now })) as Trend;
+  }
+
+  /** The worker's KPI service's counters (a query like the others, after those waiting). */
+  async stats(): Promise<QueryWorkerStats> {
+    return (await this.run({ kind: 'stats' })) as QueryWorkerStats;
   }
 
   async stop(): Promise<void> {
