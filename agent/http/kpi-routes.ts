@@ -1,9 +1,10 @@
 /**
- * `GET /api/kpis?from&to&machine&line&groupBy&scope` (DESIGN.md §6). The body is the service's
- * list of UTF-8 pieces (the kept JSON of whole past rows: a month by day for the fleet is
- * ~2 MB in 3,000 pieces), written to the socket in one corked batch: neither the service nor
- * fastify's serialiser walks 1,500 row objects, and no 2 MB string is built and encoded per
- * request. The bytes are those `JSON.stringify` gives for `{ from, to, rows }`.
+ * `GET /api/kpis?from&to&machine&line&groupBy&scope` (DESIGN.md §6). The body is the KPI
+ * service's UTF-8 JSON of the rows (the kept JSON of whole past rows: a month by day for the
+ * fleet is ~2 MB), computed by the query worker and handed over as one moved buffer, written
+ * to the socket in one corked batch: neither the service nor fastify's serialiser walks 1,500
+ * row objects, and no 2 MB string is built and encoded per request. The bytes are those
+ * `JSON.stringify` gives for `{ from, to, rows }`. The request's budget is checked first.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
