@@ -9,7 +9,7 @@
  * there (which windows a commit makes stale, order samples, series bindings) the agent posts as
  * a digest before each query and once a second.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Config } from '../../config/schema.ts';
 import type { KpiRequest, QueryPort, SeriesAnswer } from '../http/ports.ts';
 import type { Trend, TrendRange } from '../http/machine-trend.ts';
@@ -44,8 +44,9 @@ interface Pending {
 export const QUERY_WORKER_TIMING = {
   /** digests posted at least this often while no query asks (ms) */
   digestEveryMs: 1000,
-  /** a worker that failed before it was ready is started again after this (ms) */
+  /** a worker that failed before it was ready is started again after this (ms), doubling up to the most */
   restartDelayMs: 1000,
+  maxRestartDelayMs: 60_000,
 } as const;
 
 /** The worker's entry: the bundled file beside this chunk, or the TypeScript source through tsx. */
@@ -70,6 +71,8 @@ export class QueryWorker implements QueryPort {
   /** workers replaced since start (deadline, crash): shown in the log */
   restarts = 0;
   private onStarted: (() => void) | undefined;
+  /** starts in a row that failed before the worker was ready */
+  private failedStarts = 0;
 
   constructor(
     private readonly config: Config,
@@ -131,7 +134,7 @@ export class QueryWorker implements QueryPort {
     this.stopped = true;
     clearInterval(this.ticker);
     clearTimeout(this.timer);
-    const unavailable = (): Error => new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', 'the agent is stopping', 503);
+    const unavailable = (): Error => busy('the agent is stopping');
     this.running?.reject(unavailable());
     this.running = undefined;
     for (const p of this.queue.splice(0)) p.reject(unavailable());
@@ -141,10 +144,9 @@ export class QueryWorker implements QueryPort {
   }
 
   private run(op: QueryOp): Promise<unknown> {
-    if (this.stopped) return Promise.reject(new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', 'the agent is stopping', 503));
-    if (this.queue.length >= this.opts.maxQueued) {
-      return Promise.reject(new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', `${this.queue.length} queries are waiting (http.query.maxQueued): retry in a few seconds`, 503));
-    }
+    if (this.stopped) return Promise.reject(busy('the agent is stopping'));
+    if (!this.worker) return Promise.reject(busy('the query worker is starting: retry in a few seconds'));
+    if (this.queue.length >= this.opts.maxQueued) return Promise.reject(busy(`${this.queue.length} queries are waiting (http.query.maxQueued): retry in a few seconds`));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, op, resolve, reject });
       this.pump();
@@ -206,7 +208,14 @@ export class QueryWorker implements QueryPort {
     const init: WorkerInit & Record<string, unknown> = { ...entry.workerData, config: this.config };
     // the new worker reads the buffer as it is now: older digests say nothing new to it
     this.digest.clear();
-    const w = new Worker(entry.url, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb } });
+    let w: Worker;
+    try {
+      w = newWorker(entry.url, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb } });
+    } catch (err) {
+      this.log.error({ err }, 'query worker could not be started');
+      this.retryLater();
+      return;
+    }
     this.worker = w;
     w.on('message', (m: FromWorker) => this.onMessage(m));
     w.on('error', (err) => this.onFailure(w, err));
@@ -216,6 +225,7 @@ export class QueryWorker implements QueryPort {
   private onMessage(m: FromWorker): void {
     if (m.type === 'ready') {
       this.ready = true;
+      this.failedStarts = 0;
       this.started();
       this.pump();
       return;
@@ -238,18 +248,47 @@ export class QueryWorker implements QueryPort {
     clearTimeout(this.timer);
     const p = this.running;
     this.running = undefined;
-    p?.reject(new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', 'the query worker stopped while answering (the agent log has why); it is restarting: retry in a few seconds', 503));
+    p?.reject(busy('the query worker stopped while answering (the agent log has why); it is restarting: retry in a few seconds'));
     if (wasReady) {
       this.replace();
       return;
     }
-    // failing before ready (e.g. the buffer cannot be opened): queued queries are refused, retried later
-    for (const q of this.queue.splice(0)) q.reject(new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', 'the query worker is starting: retry in a few seconds', 503));
+    this.retryLater();
+  }
+
+  /**
+   * A worker that failed before it was ready (its buffer unreadable, a broken install): queries
+   * are refused until a later one is, and starts are tried ever less often.
+   */
+  private retryLater(): void {
+    this.started();
     this.worker = undefined;
     this.restarts++;
+    this.failedStarts++;
+    for (const q of this.queue.splice(0)) q.reject(busy('the query worker is starting: retry in a few seconds'));
+    const delay = Math.min(QUERY_WORKER_TIMING.maxRestartDelayMs, QUERY_WORKER_TIMING.restartDelayMs * 2 ** (this.failedStarts - 1));
     setTimeout(() => {
       if (!this.stopped && !this.worker) this.spawn();
-    }, QUERY_WORKER_TIMING.restartDelayMs).unref();
+    }, delay).unref();
+  }
+}
+
+function busy(detail: string): QueryBudgetError {
+  return new QueryBudgetError('SFA_ERR_HTTP_QUERY_BUSY', detail, 503);
+}
+
+/**
+ * A worker inherits the agent's Node flags (V8's GC flags included), except where the agent
+ * was started with `--input-type` (an --eval entry, as tests do): that flag refuses a file
+ * entry, so it is left out, and where the rest is refused too, none are passed.
+ */
+function newWorker(url: URL, options: WorkerOptions): Worker {
+  if (!process.execArgv.some((a) => a.startsWith('--input-type'))) return new Worker(url, options);
+  try {
+    return new Worker(url, { ...options, execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(url, { ...options, execArgv: [] });
   }
 }
 
