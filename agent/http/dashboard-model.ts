@@ -124,6 +124,7 @@ export class DashboardModel {
     });
   }
 
+  /** On the agent's thread, by its own KPI service: bounded (this shift, ≤ 1 day × the machines). */
   shiftKpis(now = Date.now()): ShiftKpis {
     const shift = this.shift(now);
     const to = Math.min(now, shift.end);
