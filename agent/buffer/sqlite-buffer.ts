@@ -39,6 +39,11 @@ export interface BufferOptions {
   rollupFlushMs: number;
   /** a hard limit on the file in pages (SQLite max_page_count): past it commits fail with SQLITE_FULL, as on a full disk */
   maxPageCount: number | undefined;
+  /**
+   * read every series' newest value at open (`latest()`); a read-only reader that never asks
+   * (the query worker) skips it: it scans raw rows, seconds on a large buffer
+   */
+  loadLatest: boolean;
 }
 
 export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
@@ -48,6 +53,7 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   rollupSeries: ROLLUP_SERIES_DEFAULTS,
   rollupFlushMs: 60_000,
   maxPageCount: undefined,
+  loadLatest: true,
 };
 
 export interface DeletedRange {
@@ -99,7 +105,7 @@ export class SqliteBuffer {
       flushMs: this.opts.rollupFlushMs,
     });
     if (!this.opts.readonly) this.rollups.replay(this.lastId);
-    loadLatest(this.db, this.registry.byId, this.latestById, this.opts.readonly);
+    if (this.opts.loadLatest) loadLatest(this.db, this.registry.byId, this.latestById, this.opts.readonly);
   }
 
   /** Commit samples in one transaction, synchronously; returns them with their ids. */

@@ -7,7 +7,7 @@ import type { SqliteBuffer } from '../buffer/index.ts';
 import type { KpiBuffer } from '../kpi-query/index.ts';
 import type { Plant } from '../plant/index.ts';
 import type { StoredSample } from '../model/index.ts';
-import type { CommitDigestMessage } from './protocol.ts';
+import type { CommitDigestMessage, WorkerInit } from './protocol.ts';
 
 export class FedBuffer implements KpiBuffer {
   private readonly listeners: ((samples: readonly StoredSample[]) => void)[] = [];
@@ -15,6 +15,8 @@ export class FedBuffer implements KpiBuffer {
   constructor(
     private readonly buffer: SqliteBuffer,
     private readonly plant: Pick<Plant, 'bindSeries'>,
+    /** the order samples the agent handed over at start: the first read of them is answered from here */
+    private initialOrders: WorkerInit['orders'] | undefined,
   ) {}
 
   /** Applies a digest: bindings first, then new series, then the commits as the cache sees them. */
@@ -61,6 +63,10 @@ export class FedBuffer implements KpiBuffer {
   }
 
   samplesOfSignals(...a: Parameters<SqliteBuffer['samplesOfSignals']>): ReturnType<SqliteBuffer['samplesOfSignals']> {
+    const given = this.initialOrders;
+    this.initialOrders = undefined;
+    // the KPI service asks once, for the order signals: those the agent read
+    if (given) return given;
     return this.buffer.samplesOfSignals(...a);
   }
 

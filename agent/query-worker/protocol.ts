@@ -4,6 +4,7 @@
  * never reads cached windows that a commit it follows has changed.
  */
 import type { Config } from '../../config/schema.ts';
+import type { SqliteBuffer } from '../buffer/index.ts';
 import type { KpiRequest } from '../http/ports.ts';
 import type { TrendRange } from '../http/machine-trend.ts';
 import type { StoredSample } from '../model/index.ts';
@@ -11,6 +12,11 @@ import type { StoredSample } from '../model/index.ts';
 /** What the worker is started with (structured-cloned). */
 export interface WorkerInit {
   config: Config;
+  /**
+   * the order samples of the whole buffer and the id up to which they are all there, as the
+   * agent finds them through its rollup tables (a read-only reader would scan every row)
+   */
+  orders: ReturnType<SqliteBuffer['samplesOfSignals']>;
 }
 
 /** What the commits since the last digest change for the worker. */

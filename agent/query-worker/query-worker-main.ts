@@ -17,12 +17,12 @@ import type { FromWorker, QueryOp, QueryWorkerStats, ToWorker, WorkerInit } from
 const port = parentPort;
 if (!port) throw new Error('query-worker-main.ts runs as a worker thread (agent/query-worker/query-worker.ts starts it)');
 
-const { config } = workerData as WorkerInit;
+const { config, orders } = workerData as WorkerInit;
 const plant = new Plant(config);
-const buffer = new SqliteBuffer({ dataDir: plant.dataDir, readonly: true, rollupSeries: plant });
+const buffer = new SqliteBuffer({ dataDir: plant.dataDir, readonly: true, rollupSeries: plant, loadLatest: false });
 // resolve captured series' settings as the agent does: by the source that delivered them
 for (const b of buffer.seriesSources()) plant.bindSeries(b.source, b.machine, b.signal);
-const fed = new FedBuffer(buffer, plant);
+const fed = new FedBuffer(buffer, plant, orders);
 const kpis = new KpiService(plant, fed);
 kpis.prepare();
 

@@ -83,6 +83,8 @@ export class QueryWorker implements QueryPort {
      * so the worker's read-only view of the hour tables is as complete as the agent's own
      */
     private readonly beforeQuery: () => void = () => undefined,
+    /** the buffer's order samples, read by the agent when a worker starts (WorkerInit.orders) */
+    private readonly orderSamples: () => WorkerInit['orders'] = () => ({ samples: [], upTo: 0 }),
   ) {}
 
   /**
@@ -205,9 +207,17 @@ export class QueryWorker implements QueryPort {
 
   private spawn(): void {
     const entry = workerEntry();
-    const init: WorkerInit & Record<string, unknown> = { ...entry.workerData, config: this.config };
-    // the new worker reads the buffer as it is now: older digests say nothing new to it
+    // the new worker reads the buffer as it is now: older digests say nothing new to it; orders
+    // committed from here on reach it in digests (their ids are past `upTo`)
     this.digest.clear();
+    let init: WorkerInit & Record<string, unknown>;
+    try {
+      init = { ...entry.workerData, config: this.config, orders: this.orderSamples() };
+    } catch (err) {
+      this.log.error({ err }, 'query worker could not be started');
+      this.retryLater();
+      return;
+    }
     let w: Worker;
     try {
       w = newWorker(entry.url, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryMb } });

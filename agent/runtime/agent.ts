@@ -14,6 +14,10 @@ import { startHttp, type Health, type HealthPort, type HttpServer } from '../htt
 import { KpiService } from '../kpi-query/index.ts';
 import { HTTP_QUERY_DEFAULTS } from '../http/query-budget.ts';
 import { QueryWorker } from '../query-worker/index.ts';
+import { ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL } from '../kpi/index.ts';
+
+// what the KPI service's order book reads (agent/kpi-query/kpi-service.ts), handed to the query worker
+const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
 
@@ -83,8 +87,10 @@ export class Agent implements HealthPort {
     });
     this.kpis = new KpiService(plant, this.buffer);
     const budget = { ...HTTP_QUERY_DEFAULTS, ...plant.http.query };
-    this.queries = new QueryWorker(config, { deadlineMs: budget.deadlineS * 1000, maxQueued: budget.maxQueued, memoryMb: budget.workerMemoryMb }, this.log.child({ component: 'queries' }), () =>
-      this.buffer.rollups.flush(),
+    this.queries = new QueryWorker(config, { deadlineMs: budget.deadlineS * 1000, maxQueued: budget.maxQueued, memoryMb: budget.workerMemoryMb },
+      this.log.child({ component: 'queries' }),
+      () => this.buffer.rollups.flush(),
+      () => this.buffer.samplesOfSignals(ORDER_SIGNALS, [ORDER_EVENT_SIGNAL]),
     );
     this.buffer.onCommit((samples) => this.queries.committed(samples));
     this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId });
