@@ -133,6 +133,17 @@ export const configSchema = z
         frameAncestors: z.array(z.string().regex(/^(https?:\/\/[^\s;,']+|'self')$/, "an origin like https://portal.example or 'self'")).max(16).default([]),
         /** live streams (/api/stream) served at once; one more gets 503 */
         maxStreams: z.number().int().min(1).max(10_000).default(32),
+        /** the query routes' budget; each key defaults to HTTP_QUERY_DEFAULTS (agent/http/query-budget.ts) */
+        query: z
+          .strictObject({
+            maxRangeDays: z.number().positive().optional(),
+            maxRows: z.number().int().positive().optional(),
+            maxSeriesPoints: z.number().int().positive().optional(),
+            deadlineS: z.number().positive().optional(),
+            maxQueued: z.number().int().nonnegative().optional(),
+            workerMemoryMb: z.number().int().min(64).optional(),
+          })
+          .optional(),
       })
       .default({ host: '127.0.0.1', port: 8080, allowedHosts: [], frameAncestors: [], maxStreams: 32 }),
     simulator: z

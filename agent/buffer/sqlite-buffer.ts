@@ -41,6 +41,11 @@ export interface BufferOptions {
   rollupFlushMs: number;
   /** a hard limit on the file in pages (SQLite max_page_count): past it commits fail with SQLITE_FULL, as on a full disk */
   maxPageCount: number | undefined;
+  /**
+   * read every series' newest value at open (`latest()`); a read-only reader that never asks
+   * (the query worker) skips it: it scans raw rows, seconds on a large buffer
+   */
+  loadLatest: boolean;
 }
 
 export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
@@ -50,6 +55,7 @@ export const BUFFER_DEFAULTS: Omit<BufferOptions, 'dataDir'> = {
   rollupSeries: ROLLUP_SERIES_DEFAULTS,
   rollupFlushMs: 60_000,
   maxPageCount: undefined,
+  loadLatest: true,
 };
 
 export interface DeletedRange {
@@ -109,7 +115,7 @@ export class SqliteBuffer {
     if (!this.opts.readonly) this.rollups.replay(this.lastId);
     if (repaired !== undefined) this.rollups.recomputeRemoved(repaired.ranges);
     this.repaired = repaired === undefined ? { series: 0, samples: 0 } : { series: repaired.series, samples: repaired.samples };
-    loadLatest(this.db, this.registry.byId, this.latestById, this.opts.readonly);
+    if (this.opts.loadLatest) loadLatest(this.db, this.registry.byId, this.latestById, this.opts.readonly);
   }
 
   /** Commit samples in one transaction, synchronously; returns them with their ids. */
@@ -246,6 +252,19 @@ export class SqliteBuffer {
     this.sources.bind({ machine, signal, source });
   }
 
+  /**
+   * A read-only reader learns series created after it opened (the query worker, told of them
+   * by the writer's commits): names of new ids are read again.
+   */
+  refreshSeries(): void {
+    if (this.opts.readonly) this.registry.reload();
+  }
+
+  /** Whether (machine, signal) is a series this buffer knows. */
+  hasSeries(machine: string, signal: string): boolean {
+    return this.registry.find(machine, signal) !== undefined;
+  }
+
   /** Which source delivers each series, as recorded. */
   seriesSources(): SeriesSource[] {
     return this.sources.all();
@@ -321,9 +340,10 @@ export class SqliteBuffer {
     if (this.rollupsStale) return -Infinity; // a maintenance failure: the next commit replays them
     if (!this.opts.readonly) return Infinity;
     let t = this.rollups.coveredUntil(true);
-    for (const l of this.latest(machine)) {
-      if (l.signal !== 'state' && l.signal !== 'power_kw') continue;
-      t = Math.min(t, this.rollups.tablesNewestTs(machine, l.signal) ?? -Infinity);
+    // the series, not the latest values: those a long-lived reader loaded at open
+    for (const signal of ['state', 'power_kw']) {
+      if (this.registry.find(machine, signal) === undefined) continue;
+      t = Math.min(t, this.rollups.tablesNewestTs(machine, signal) ?? -Infinity);
     }
     return t;
   }
@@ -343,7 +363,9 @@ export class SqliteBuffer {
       const located = oldest === null ? [] : this.kpiReads.samplesOfSignals(signals, new Set(ordered), oldest, this.newestTs() ?? oldest);
       if (located) return { samples: located, upTo: this.lastId };
     }
-    return { samples: scanSignals(this.db, signals), upTo: this.lastId };
+    if (!this.opts.readonly) return { samples: scanSignals(this.db, signals), upTo: this.lastId };
+    // a reader's lastId is the one it opened with: the scan and its id bound come from one snapshot
+    return this.db.transaction(() => ({ upTo: readCounts(this.db).last, samples: scanSignals(this.db, signals) }))();
   }
 
   /** The newest sample's time, or null when empty. */

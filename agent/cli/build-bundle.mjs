@@ -37,7 +37,8 @@ export async function buildBundle({ quiet = false, outdir: out = 'dist/agent' } 
   const t0 = performance.now();
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: 'agent/cli/main.ts' },
+    // the query worker's thread loads its own entry (agent/query-worker/query-worker.ts finds it beside the chunks)
+    entryPoints: { main: 'agent/cli/main.ts', 'query-worker': 'agent/query-worker/query-worker-main.ts' },
     outdir,
     bundle: true,
     splitting: true,

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain-JS build script without type declarations
@@ -18,6 +19,40 @@ function node(args: string[], env: Record<string, string> = {}) {
 
 afterAll(() => rmSync(join(ROOT, OUT), { recursive: true, force: true }));
 
+/** Runs the bundled agent on a port of its own and asks its query worker (dist/…/query-worker.js) for KPIs. */
+async function expectBundledQueries(main: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sfa-bundle-run-'));
+  const config = join(dir, 'agent.yaml');
+  writeFileSync(config, `site: { id: s }\nagent: { id: a, dataDir: ${join(dir, 'data')} }\nhttp: { port: 0 }\nmachines: [{ id: m1 }]\n`);
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(['run', '-c', ${JSON.stringify(config)}]);`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bundled agent did not start: ${out}`)), 30_000);
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString('utf8');
+        const m = /"url":"(http:[^"]+)"/.exec(out);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`the bundled agent exited (${code}): ${out}`)));
+    });
+    const ok = await fetch(`${url}/api/kpis`);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { rows: { machine: string }[] }).rows.map((r) => r.machine)).toEqual(['m1']);
+    expect((await fetch(`${url}/api/kpis?from=0`)).status).toBe(400);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the shipped bundle (npm run build)', () => {
   it('builds, and runs the CLI without a TypeScript loader: version, check, and a bad config', async () => {
     await (buildBundle as (o: { quiet: boolean; outdir: string }) => Promise<void>)({ quiet: true, outdir: OUT });
@@ -32,7 +67,10 @@ describe('the shipped bundle (npm run build)', () => {
     expect(run(['check', '-c', 'config/no-such-file.yaml']).code).toBe(2);
     // split at the lazy imports: the OPC UA driver is a chunk of its own, not in main.js
     expect(readFileSync(main, 'utf8')).not.toContain('ClientMonitoredItemGroup');
-  }, 60_000);
+    // the query worker's entry sits beside the chunks, and a running bundled agent answers through it
+    expect(existsSync(join(ROOT, OUT, 'query-worker.js'))).toBe(true);
+    await expectBundledQueries(main);
+  }, 90_000);
 
   it('the launcher runs dist/agent only while it is at least as new as every source', () => {
     const bundle = join(ROOT, 'dist/agent/main.js');

@@ -5,10 +5,13 @@
  */
 import type { DashboardPlant, DashboardPorts, Health, MachineKpiRow } from './ports.ts';
 import type { DeadLetterRow } from '../buffer/index.ts';
-import { isMachineState, type MachineState, type Quality, type SampleValue } from '../model/index.ts';
+import { type MachineState, type Quality, type SampleValue } from '../model/index.ts';
 import { tileStatus, type TileStatus } from './machine-status.ts';
 import { currentShift, type ShiftWindow } from './shift-window.ts';
 import { orderTable, type OrderRow } from './order-table.ts';
+import { machineTrend, type Trend, type TrendRange } from './machine-trend.ts';
+
+export type { Trend, TrendRange } from './machine-trend.ts';
 
 export interface SiteInfo {
   id: string;
@@ -49,20 +52,6 @@ export interface Overview {
   kpi: ShiftKpis;
 }
 
-export type TrendRange = 'shift' | 'day' | 'week';
-
-export interface Trend {
-  machine: string;
-  range: TrendRange;
-  from: string;
-  to: string;
-  stepS: number;
-  /** one row per bucket: [bucket start (epoch ms), energy kWh, good units, scrap units] */
-  buckets: [number, number | null, number | null, number | null][];
-  /** state changes in the range: [epoch ms, state or null for unknown] */
-  states: [number, MachineState | null][];
-}
-
 export interface TagView {
   machine: string;
   signal: string;
@@ -83,12 +72,6 @@ export interface Diagnostics {
   tags: TagView[];
   deadLetters: DeadLetterRow[];
 }
-
-const TREND_STEPS: Record<TrendRange, { spanMs: number; stepMs: number }> = {
-  shift: { spanMs: 0, stepMs: 5 * 60_000 },
-  day: { spanMs: 86_400_000, stepMs: 3_600_000 },
-  week: { spanMs: 7 * 86_400_000, stepMs: 6 * 3_600_000 },
-};
 
 export class DashboardModel {
   /** per machine, the last good state a tile showed: said (dimmed) when the source goes quiet */
@@ -141,6 +124,7 @@ export class DashboardModel {
     });
   }
 
+  /** On the agent's thread, by its own KPI service: bounded (this shift, ≤ 1 day × the machines). */
   shiftKpis(now = Date.now()): ShiftKpis {
     const shift = this.shift(now);
     const to = Math.min(now, shift.end);
@@ -160,29 +144,9 @@ export class DashboardModel {
     return this.agent.kpis.machineIds().includes(id);
   }
 
+  /** In-process: the route asks the query worker for the same (agent/http/machine-trend.ts). */
   trend(machine: string, range: TrendRange, now = Date.now()): Trend {
-    const { spanMs, stepMs } = TREND_STEPS[range];
-    const from = range === 'shift' ? this.shift(now).start : Math.floor((now - spanMs) / stepMs) * stepMs;
-    const to = range === 'shift' ? Math.min(now, this.shift(now).end) : now;
-    const buckets: Trend['buckets'] = [];
-    for (let t = from; t < to; t += stepMs) {
-      const end = Math.min(t + stepMs, to);
-      const row = this.agent.kpis.kpis({ from: t, to: end, machine: machine, groupBy: 'none' })[0];
-      buckets.push([t, row?.energyKwh ?? null, row?.unitsGood ?? null, row?.unitsScrap ?? null]);
-    }
-    const raw = this.agent.buffer.series(machine, 'state', from, to);
-    // the state holding at `from` comes from before the range
-    const before = this.agent.kpis.series(machine, 'state', from - this.plant.machine(machine).maxHoldMs, from);
-    const first = before[before.length - 1];
-    const states: Trend['states'] = [];
-    if (first) states.push([from, stateOf(first[1])]);
-    let prev: MachineState | null | undefined = states[0]?.[1];
-    for (const [ts, v] of raw) {
-      const s = stateOf(v);
-      if (s !== prev) states.push([ts, s]);
-      prev = s;
-    }
-    return { machine, range, from: new Date(from).toISOString(), to: new Date(to).toISOString(), stepS: stepMs / 1000, buckets, states };
+    return machineTrend(this.agent, this.plant, machine, range, now);
   }
 
   orders(machine: string, from: number, to: number): OrderRow[] {
@@ -234,11 +198,6 @@ export class DashboardModel {
     }
     return out;
   }
-}
-
-/** States are stored by name (the Plant maps codes before the buffer): anything else is unknown. */
-function stateOf(v: SampleValue): MachineState | null {
-  return isMachineState(v) ? v : null;
 }
 
 function pickKpi(r: MachineKpiRow): ShiftKpi {

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
 import type { DashboardModel } from './dashboard-model.ts';
+import type { QueryPort } from './ports.ts';
 import { sendNotFound } from './error-replies.ts';
 
 const time = timeParam;
@@ -18,7 +19,8 @@ const machineParams = z.object({ id: z.string().min(1) });
 const trendQuery = z.object({ range: z.enum(['shift', 'day', 'week']).default('shift') });
 const ordersQuery = z.object({ from: time, to: time });
 
-export function registerDashboardRoutes(app: FastifyInstance, model: DashboardModel): void {
+/** `queries`: the trend is computed by the query worker (a week of one machine), off the ingest thread. */
+export function registerDashboardRoutes(app: FastifyInstance, model: DashboardModel, queries?: Pick<QueryPort, 'trend'>): void {
   app.get('/api/site', async () => model.site());
   app.get('/api/overview', async () => model.overview());
   app.get('/api/diagnostics', async () => model.diagnostics());
@@ -26,7 +28,8 @@ export function registerDashboardRoutes(app: FastifyInstance, model: DashboardMo
   app.get('/api/machines/:id/trend', async (req, reply) => {
     const { id } = machineParams.parse(req.params);
     if (!model.hasMachine(id)) return sendNotFound(reply, `no machine "${id}": see /api/machines`);
-    return model.trend(id, trendQuery.parse(req.query).range);
+    const range = trendQuery.parse(req.query).range;
+    return queries ? queries.trend(id, range, Date.now()) : model.trend(id, range);
   });
 
   app.get('/api/machines/:id/orders', async (req, reply) => {

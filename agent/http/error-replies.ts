@@ -51,6 +51,10 @@ export function registerErrorReplies(app: FastifyInstance, log: ErrorReplyLog): 
       const message = err instanceof AgentError ? err.detail : (err as Error).message;
       return reply.code(status).send({ error: 'bad_request', message, code: catalogueCode(err) ?? codeOfStatus(status) } satisfies ErrorBody);
     }
+    // a query cancelled at its deadline or refused by a full queue (agent/query-worker): retry later
+    if (status === 503 && err instanceof AgentError) {
+      return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: err.detail, code: err.code } satisfies ErrorBody);
+    }
     log.error({ err, reqId: req.id, method: req.method, url: req.url }, 'request failed');
     const body: ErrorBody = {
       error: 'internal',

@@ -8,6 +8,7 @@ import type { DeadLetterRow, LatestValue } from '../buffer/index.ts';
 import type { KpiRatios, OrderRecord } from '../kpi/index.ts';
 import type { SampleValue, StoredSample } from '../model/index.ts';
 import type { Plant } from '../plant/index.ts';
+import type { Trend, TrendRange } from './machine-trend.ts';
 
 /** GET /healthz (DESIGN.md §6), also the diagnostics page's and the live feed's `health`. */
 export interface Health {
@@ -79,6 +80,26 @@ export interface KpiPort {
   series(machine: string, signal: string, from: number, to: number, step?: number): [number, SampleValue][];
   /** every order of the order book (the machine page's table is a view of it) */
   orderList(): OrderRecord[];
+}
+
+/** A series answer: its points and the step they were averaged over (ms; null: raw points). */
+export interface SeriesAnswer {
+  step: number | null;
+  points: [number, SampleValue][];
+}
+
+/**
+ * The queries a request triggers, whose cost grows with the range it asks for: answered off
+ * the ingest thread by the query worker (agent/query-worker), within the budget the routes
+ * checked (agent/http/query-budget.ts).
+ */
+export interface QueryPort {
+  /** the JSON text of `/api/kpis` rows, in UTF-8 pieces written one after another */
+  kpiJson(q: KpiRequest): Promise<readonly Buffer[]>;
+  benchmarks(from: number, to: number): Promise<object>;
+  /** at most `maxPoints` points: the step is widened to fit */
+  series(machine: string, signal: string, from: number, to: number, step: number | undefined, maxPoints: number): Promise<SeriesAnswer>;
+  trend(machine: string, range: TrendRange, now: number): Promise<Trend>;
 }
 
 /** The buffer's reads the dashboard makes, and its commits the live feed follows. */

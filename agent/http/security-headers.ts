@@ -73,5 +73,7 @@ export function securityHeaderPairs(options: SecurityHeaderOptions): Record<stri
     ...(options.frameAncestors.length === 0 ? { 'x-frame-options': 'DENY' } : {}),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
   };
 }

@@ -6,7 +6,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { timeParam } from './query-params.ts';
 import type { Logger } from 'pino';
-import type { BufferPort, HealthPort, HttpPlant, KpiPort, MetricsPort } from './ports.ts';
+import type { BufferPort, HealthPort, HttpPlant, KpiPort, MetricsPort, QueryPort } from './ports.ts';
+import { inProcessQueries } from './in-process-queries.ts';
+import { checkRange, HTTP_QUERY_DEFAULTS, kpiGate } from './query-budget.ts';
 import { AgentError } from '../errors.ts';
 import { registerBenchmarkRoutes } from './benchmark-routes.ts';
 import { registerErrorReplies } from './error-replies.ts';
@@ -52,6 +54,8 @@ export interface HttpDeps {
   log: Logger;
   /** where an unexpected failure of the live feed is reported (the agent's supervisor) */
   faults?: { fault(component: string, err: unknown): void };
+  /** the KPI, benchmark, series and trend queries, off the ingest thread (agent/query-worker); default: in-process */
+  queries?: QueryPort;
 }
 
 export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
@@ -86,20 +90,25 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
 
   app.get('/api/machines', async () => kpis.machines());
 
-  registerKpiRoutes(app, kpis);
+  // every query whose cost grows with its range is checked against the budget, then answered by the worker
+  const budget = { ...HTTP_QUERY_DEFAULTS, ...http.query };
+  const queries = deps.queries ?? inProcessQueries(kpis, buffer, plant);
+  registerKpiRoutes(app, queries, kpiGate(budget, { kpis, plant }), securityHeaderPairs(headers));
 
-  registerBenchmarkRoutes(app, kpis);
+  registerBenchmarkRoutes(app, queries, budget);
 
   app.get('/api/series', async (req) => {
     const q = seriesQuery.parse(req.query);
     const { from, to } = window(q);
-    return { machine: q.machine, signal: q.signal, points: kpis.series(q.machine, q.signal, from, to, q.step) };
+    checkRange(from, to, budget);
+    const { step, points } = await queries.series(q.machine, q.signal, from, to, q.step, budget.maxSeriesPoints);
+    return { machine: q.machine, signal: q.signal, step, points };
   });
 
   // the operator dashboard: `/`, its bundled assets, its JSON routes and the live stream
   const dashboard = new DashboardModel({ health: () => health.health(), sourceStatus: () => health.sourceStatus(), kpis, buffer }, plant);
   registerDashboardAssets(app);
-  registerDashboardRoutes(app, dashboard);
+  registerDashboardRoutes(app, dashboard, queries);
   const httpLog = deps.log.child({ component: 'http' });
   const feed = new LiveFeed(dashboard, () => health.health(), buffer, { onFault: (err) => deps.faults?.fault('live-feed', err) });
   registerStreamRoutes(app, feed, {

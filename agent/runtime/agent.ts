@@ -13,6 +13,12 @@ import { deadLetterOf } from './rejected-sample.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from '../kpi-query/index.ts';
+import { HTTP_QUERY_DEFAULTS } from '../http/query-budget.ts';
+import { QueryWorker } from '../query-worker/index.ts';
+import { ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL } from '../kpi/index.ts';
+
+// what the KPI service's order book reads (agent/kpi-query/kpi-service.ts), handed to the query worker
+const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 import { AgentError } from '../errors.ts';
 import { AgentMetrics, reasonClass } from './metrics.ts';
 import { Supervisor } from './supervisor.ts';
@@ -54,7 +60,14 @@ export class Agent implements HealthPort {
   private reloadStatus: ReloadStatus;
   readonly eventLoop = new EventLoopMonitor();
   readonly buffer: SqliteBuffer;
+  /**
+   * In-process KPIs, for bounded internal uses only: the tiles' and live feed's current shift
+   * (≤ 1 day × machines) and the forwarder's snapshots (day and last 24 h by shift, per machine).
+   * Every query a request sizes (/api/kpis, /api/benchmarks, /api/series, trends) goes to `queries`.
+   */
   readonly kpis: KpiService;
+  /** the HTTP API's queries, in a worker thread beside a read-only buffer (agent/query-worker) */
+  readonly queries: QueryWorker;
   readonly metrics: AgentMetrics;
   /** restarts a component that fails unexpectedly (agent/runtime/supervisor.ts) */
   readonly supervisor: Supervisor;
@@ -97,6 +110,13 @@ export class Agent implements HealthPort {
       onCommit: (_rows, seconds) => this.metrics.commitSeconds.observe(seconds),
     });
     this.kpis = new KpiService(plant, this.buffer);
+    const budget = { ...HTTP_QUERY_DEFAULTS, ...plant.http.query };
+    this.queries = new QueryWorker(config, { deadlineMs: budget.deadlineS * 1000, maxQueued: budget.maxQueued, memoryMb: budget.workerMemoryMb, observe: (kind, s) => this.metrics.observeKpiQuery(kind, s) },
+      this.log.child({ component: 'queries' }),
+      () => this.buffer.rollups.flush(),
+      () => this.buffer.samplesOfSignals(ORDER_SIGNALS, [ORDER_EVENT_SIGNAL]),
+    );
+    this.buffer.onCommit((samples) => this.queries.committed(samples));
     this.metrics = new AgentMetrics({ site: plant.site.id, agent: plant.agentId }, { version: hooks.version ?? 'unknown' });
     this.metrics.eventLoop = this.eventLoop;
     this.supervisor = new Supervisor(this.log.child({ component: 'supervisor' }), this.metrics.unexpectedErrors);
@@ -163,8 +183,9 @@ export class Agent implements HealthPort {
     for (const src of plant.sources) await this.startSource(src);
     // every KPI query needs the order book: read it now, not on the first request after a restart
     this.kpis.prepare();
+    await this.queries.start();
     this.log.debug({}, 'starting HTTP');
-    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log, faults: this.supervisor });
+    this.http = await startHttp({ health: this, kpis: this.kpis, buffer: this.buffer, metrics: this.metrics, plant, log: this.log, faults: this.supervisor, queries: this.queries });
     this.log.info({ url: `http://${plant.http.host}:${this.http.port}`, sources: plant.sources.length }, 'agent running');
     return { httpPort: this.http.port };
   }
@@ -211,6 +232,7 @@ export class Agent implements HealthPort {
           this.plantHolder.swap(plant);
           this.reloadStatus = { ...this.reloadStatus, config };
           this.kpis.clearCache();
+          this.queries.reload(config);
         },
         record: (r) => {
           this.reloadStatus = { ...this.reloadStatus, loadedAt: r.at, lastReload: r };
@@ -253,6 +275,8 @@ export class Agent implements HealthPort {
     this.writer.flush();
     this.stopStep = 'closing HTTP';
     if (this.http) await this.http.close();
+    this.stopStep = 'stopping the query worker';
+    await this.queries.stop();
     this.stopStep = 'stopping the demo plant';
     if (this.simulator) await this.simulator.stop();
     this.stopStep = 'publishing offline upstream';
@@ -328,7 +352,10 @@ export class Agent implements HealthPort {
       // MES order events name machines they do not measure: they say nothing about a tile's freshness
       if (signal === 'order_event') return;
       status.machines.add(machine);
-      if (captures && this.plant.bindSeries(sourceId, machine, signal)) this.buffer.bindSeriesSource(sourceId, machine, signal);
+      if (captures && this.plant.bindSeries(sourceId, machine, signal)) {
+        this.buffer.bindSeriesSource(sourceId, machine, signal);
+        this.queries.bindSeries(sourceId, machine, signal);
+      }
     });
     for (const b of bindings) if (b.source === sourceId) boundary.seed(b.machine, b.signal);
     this.boundaries.set(sourceId, boundary);

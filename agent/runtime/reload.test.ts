@@ -58,10 +58,21 @@ describe('Agent.reload', () => {
       const base = `http://127.0.0.1:${(await agent.start()).httpPort}`;
       const ids = async (): Promise<string[]> => ((await (await fetch(`${base}/api/machines`)).json()) as { id: string }[]).map((m) => m.id);
       expect(await ids()).toEqual(['m1']);
+      // the KPI rows come from the query worker (its own Plant): it must follow a reload too
+      const kpiMachines = async (): Promise<string[]> => {
+        for (let i = 0; ; i++) {
+          const r = await fetch(`${base}/api/kpis`);
+          if (r.status === 200) return ((await r.json()) as { rows: { machine: string }[] }).rows.map((x) => x.machine).sort();
+          if (r.status !== 503 || i > 100) throw new Error(`/api/kpis answered ${r.status}`);
+          await new Promise((res) => setTimeout(res, 100)); // the worker restarting with the new config
+        }
+      };
+      expect(await kpiMachines()).toEqual(['m1']);
       expect(agent.health().config?.lastReload).toBeNull();
       const d = await agent.reload(at('[{ id: m1, idealCycleTimeS: 20 }, { id: m2 }]', 18_098));
       expect(d.machines).toEqual({ added: ['m2'], removed: [], changed: ['m1'] });
       expect(await ids()).toEqual(['m1', 'm2']);
+      expect(await kpiMachines()).toEqual(['m1', 'm2']);
       expect(agent.plant.machine('m1').idealCycleTimeS).toBe(20);
       // the listener keeps its port until a restart, and health says so
       expect(agent.plant.http.port).toBe(0);

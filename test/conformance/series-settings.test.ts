@@ -342,28 +342,36 @@ sources:${c.needsBroker ? DECOY : ''}${peer.source}
         }
         clock?.mockRestore();
         clock = undefined;
+        // staleness: the last reading is more than STALE_S old
+        const overview = (await (await fetch(`http://127.0.0.1:${port}/api/overview`)).json()) as { machines: { id: string; stale: boolean; staleReasons: string[] }[] };
+        const tile = overview.machines.find((m) => m.id === c.machine);
+        expect(tile?.stale).toBe(true);
+        expect(tile?.staleReasons.join('; ')).toMatch(new RegExp(`parts_total silent for .* \\(staleAfterS ${STALE_S}\\)`));
 
         const total = RAW_PER_HOUR.reduce((a, b) => a + b, 0) * c.scale;
         const q = { from: H0, to: H3, machine: c.machine, groupBy: 'none' as const };
         // (a) raw rows only
         const raw = new KpiService(agent.plant, agent.buffer, { cache: false }).kpis(q);
         expect(raw[0]?.unitsTotal, 'raw window').toBeCloseTo(total, 9);
-        // (b) whole past hours: the agent answers them from its hour rollups
-        const before = agent.kpis.hoursFromRollupTables;
+        // (b) whole past hours: the agent's query worker answers them from its hour rollups. It
+        // reads them beside the agent, as written before each query: a resent reading committed
+        // after that (the loop above sends until one is stored) sends its hour to raw rows, so
+        // the readings inside the window stop first
+        let lastInWindow = Date.now();
+        agent.buffer.onCommit((stored) => {
+          if (stored.some((x) => x.ts < H3)) lastInWindow = Date.now();
+        });
+        await waitFor(() => Date.now() - lastInWindow > 500, 15_000, `${c.name}: no more readings inside the window`);
+        const before = (await agent.queries.stats()).hoursFromRollupTables;
         const api = async (path: string): Promise<{ rows: { unitsTotal: number | null }[] }> => (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as { rows: { unitsTotal: number | null }[] };
         const window = `from=${new Date(H0).toISOString()}&to=${new Date(H3).toISOString()}&machine=${c.machine}`;
         const whole = await api(`/api/kpis?${window}`);
-        expect(agent.kpis.hoursFromRollupTables - before, 'hours answered from rollups').toBe(3);
+        expect((await agent.queries.stats()).hoursFromRollupTables - before, 'hours answered from rollups').toBe(3);
         expect(whole.rows[0]?.unitsTotal, 'hours from rollups').toBeCloseTo(total, 9);
         // (c) grouped by hour
         const hours = await api(`/api/kpis?${window}&groupBy=hour`);
         expect(hours.rows.map((r) => r.unitsTotal)).toEqual(RAW_PER_HOUR.map((u) => expect.closeTo(u * c.scale, 9)));
         expect(hours.rows.reduce((n, r) => n + (r.unitsTotal ?? 0), 0)).toBeCloseTo(total, 9);
-        // staleness: the last reading is more than STALE_S old
-        const overview = (await (await fetch(`http://127.0.0.1:${port}/api/overview`)).json()) as { machines: { id: string; stale: boolean; staleReasons: string[] }[] };
-        const tile = overview.machines.find((m) => m.id === c.machine);
-        expect(tile?.stale).toBe(true);
-        expect(tile?.staleReasons.join('; ')).toMatch(new RegExp(`parts_total silent for .* \\(staleAfterS ${STALE_S}\\)`));
       } finally {
         clock?.mockRestore();
         clock = undefined;

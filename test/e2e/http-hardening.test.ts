@@ -138,6 +138,8 @@ describe('HTTP hardening: the token-less loopback default', () => {
       ['/api/machines', await raw(s.port, '/api/machines')],
       ['/nowhere', await raw(s.port, '/nowhere')],
       ['/api/kpis?from=x', await raw(s.port, '/api/kpis?from=x')],
+      // answered 200 by hand-written bytes (kpi-routes.ts), past fastify's onSend hooks
+      ['/api/kpis', await raw(s.port, '/api/kpis')],
       ['foreign host', await raw(s.port, '/', { host: 'evil.example' })],
       ['/api/stream', stream],
     ];
