@@ -148,13 +148,15 @@ export class FleetChild {
 }
 
 /** An agent's buffer, read-only: its instance and what it holds (ids are never reused). */
-export function agentBuffer(dir: string): { instance: string; count: number; minId: number; maxId: number; sumId: number } {
+export function agentBuffer(dir: string): { instance: string; count: number; minId: number; maxId: number; sumId: number; lastId: number } {
   const db = new Database(join(dir, 'data', 'buffer.db'), { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
     const meta = db.prepare(`SELECT value FROM meta WHERE key = 'instance'`).get() as { value: string } | undefined;
     const r = db.prepare('SELECT count(*) AS count, coalesce(min(id), 0) AS minId, coalesce(max(id), 0) AS maxId, coalesce(sum(id), 0) AS sumId FROM samples').get() as { count: number; minId: number; maxId: number; sumId: number };
-    return { instance: meta?.value ?? '', ...r };
+    // retention records the newest id before it deletes (the newest may be gone)
+    const last = db.prepare(`SELECT value FROM meta WHERE key = 'last_id'`).get() as { value: string } | undefined;
+    return { instance: meta?.value ?? '', ...r, lastId: Math.max(r.maxId, Number(last?.value ?? 0)) };
   } finally {
     db.close();
   }
@@ -237,5 +239,69 @@ export function expectRowMatches(row: KpiRowJson | undefined, want: KpiComponent
     const y = ratios[k] as number | null;
     if (y === null) expect(r[k], `${what} ${k}`).toBeNull();
     else expect(r[k] as number, `${what} ${k}`).toBeCloseTo(y, 9);
+  }
+}
+
+/**
+ * Polls an agent's buffer read-only, in one read transaction each time: every id above the
+ * confirmed id (meta `upstream_confirmed_id`, written as the confirmation moves, on the thread
+ * retention runs on) must still be there, so ids above it are contiguous up to the newest.
+ */
+export class RetentionWatch {
+  readonly violations: string[] = [];
+  checks = 0;
+  /** the lowest id seen stored after the first deletion (retention did run) */
+  deletedUpTo = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private db: Database.Database | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.check(), 25);
+  }
+
+  private check(): void {
+    try {
+      this.db ??= new Database(join(this.dir, 'data', 'buffer.db'), { readonly: true, fileMustExist: true });
+      const db = this.db;
+      db.transaction(() => {
+        const meta = db.prepare(`SELECT value FROM meta WHERE key = 'upstream_confirmed_id'`).get() as { value: string } | undefined;
+        const c = Number(meta?.value ?? 0);
+        const r = db.prepare('SELECT count(*) AS n FROM samples WHERE id > ?').get(c) as { n: number };
+        const min = db.prepare('SELECT min(id) AS min, max(id) AS max FROM samples').get() as { min: number | null; max: number | null };
+        const last = db.prepare(`SELECT value FROM meta WHERE key = 'last_id'`).get() as { value: string } | undefined;
+        const newest = Math.max(min.max ?? 0, Number(last?.value ?? 0));
+        if (newest > c && r.n !== newest - c) this.violations.push(`confirmed ${c}, newest ${newest}: ${newest - c - r.n} unconfirmed samples deleted`);
+        if (min.min !== null && min.min > 1) this.deletedUpTo = Math.max(this.deletedUpTo, min.min - 1);
+        this.checks++;
+      })();
+    } catch (err) {
+      // the agent holds a write lock for a moment: the next poll reads
+      if (!/SQLITE_BUSY|database is locked|no such table/i.test(String(err))) this.violations.push(String(err));
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.db?.close();
+    this.db = undefined;
+  }
+}
+
+/** PostgreSQL holds ids 1..n of the instance, each once. */
+export async function expectExactlyOnce(db: pg.Client, schema: string, instance: string, n: number, what: string): Promise<void> {
+  const stored = await storedSamples(db, schema, instance);
+  expect(stored, what).toEqual({ count: n, distinct: n, sumId: (n * (n + 1)) / 2, minId: 1, maxId: n });
+}
+
+/** Waits until the agent's confirmed id (from its /healthz) is `n`. */
+export async function waitConfirmed(port: number, n: number, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const h = await agentHealth(port);
+    if (h.upstream.confirmedId === n) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (upstream: ${JSON.stringify(h.upstream)}, buffer: ${JSON.stringify(h.buffer)})`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
