@@ -108,6 +108,8 @@ export interface FleetProcSetup {
   schema: string;
   port: number;
   batchMs?: number;
+  /** the broker's Receive Maximum towards the fleet (a small one keeps a queue at the broker) */
+  maxPending?: number;
 }
 
 /** `shopfloor-agent fleet` in a child process; stderr is kept for failure messages. */
@@ -123,7 +125,7 @@ export class FleetChild {
         `broker: { url: "${s.brokerUrl}", topicPrefix: "${s.prefix}", group: ${s.group}, sessionExpiryS: 600 }\n` +
         `database: { url: "${s.dbUrl}", schema: ${s.schema} }\n` +
         `http: { port: ${s.port} }\n` +
-        `ingest: { batchMs: ${s.batchMs ?? 50}, confirmIntervalMs: 50 }\n`,
+        `ingest: { batchMs: ${s.batchMs ?? 50}, confirmIntervalMs: 50${s.maxPending ? `, maxPending: ${s.maxPending}` : ''} }\n`,
     );
     this.proc = spawn(process.execPath, [CLI, 'fleet', '-c', file], { env: { ...process.env, SFA_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));

@@ -3,11 +3,13 @@
  * every sample stored exactly once (ids 1..n of each agent's instance, none twice) and no
  * unconfirmed sample deleted by the agents' retention:
  *   (c) the central broker (a Mosquitto of the test's own, without persistence) is killed while
- *       batches are in flight and started again: what it had acknowledged and lost, the agents
- *       resend from their confirmed id (`confirmTimeoutS: 2`);
+ *       batches are in flight (the fleets paused with SIGSTOP for a moment, so it holds a queue)
+ *       and started again: what it had acknowledged and lost, the agents resend from their
+ *       confirmed id (`confirmTimeoutS: 2`);
  *   (d) PostgreSQL (a private cluster on a free port, not the shared server) is stopped
  *       (`-m immediate`) mid-stream and started again: the fleets' commits fail, nothing is
- *       acknowledged or confirmed meanwhile, and everything lands once it is back.
+ *       confirmed meanwhile, and everything lands once it is back (the agents may resend
+ *       after confirmTimeoutS; the fleet stores a batch twice without effect).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +37,7 @@ describe('(c) the central broker restarted without persistence while batches are
       return;
     }
     broker = await startOwnMosquitto();
-    rig = new Rig({ dir: mkdtempSync(join(tmpdir(), 'sfa-fleet-brk-')), brokerUrl: broker.url, dbUrl: PG_TEST_URL, schema, prefix: uniqueTopicPrefix('fleet-brk'), sourcePrefix: uniqueTopicPrefix('fleet-brk-src'), fleetId: `fb-${process.pid}` });
+    rig = new Rig({ dir: mkdtempSync(join(tmpdir(), 'sfa-fleet-brk-')), brokerUrl: broker.url, dbUrl: PG_TEST_URL, schema, prefix: uniqueTopicPrefix('fleet-brk'), sourcePrefix: uniqueTopicPrefix('fleet-brk-src'), fleetId: `fb-${process.pid}`, fleetMaxPending: 4 });
     await rig.start();
   }, 90_000);
 
@@ -51,12 +53,19 @@ describe('(c) the central broker restarted without persistence while batches are
     const b = broker as OwnMosquitto;
     const flowing = r.publish(120, 20);
     await new Promise((res) => setTimeout(res, 1200));
+    // the fleets stop reading for a moment (Receive Maximum 4: the rest waits at the broker):
+    // the broker acknowledges the agents' batches and queues them, then dies with its queue
+    for (const f of r.fleets) f.proc.kill('SIGSTOP');
+    await new Promise((res) => setTimeout(res, 800));
     await b.kill();
+    for (const f of r.fleets) f.proc.kill('SIGCONT');
     await new Promise((res) => setTimeout(res, 1000));
     await b.start();
     await flowing;
-    for (const a of r.agents) expect((await agentHealth(a.port)).buffer.samples).toBeGreaterThan(0);
     await r.expectAllOnce();
+    // what the broker had acknowledged to the agents and queued for the fleets was lost with
+    // it, and came back only by a resend from the confirmed id
+    expect(r.rewinds()).toBeGreaterThan(0);
   });
 });
 

@@ -21,6 +21,9 @@ export interface RigOptions {
   prefix: string;
   sourcePrefix: string;
   fleetId: string;
+  /** the fleets' ingest batch time (a long one keeps messages queued at the broker) */
+  fleetBatchMs?: number;
+  fleetMaxPending?: number;
 }
 
 export interface RigAgent {
@@ -45,7 +48,7 @@ export class Rig {
   async start(): Promise<void> {
     const group = `g${Math.random().toString(36).slice(2, 10)}`;
     for (const w of ['a', 'b']) {
-      this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort() }));
+      this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort(), batchMs: this.o.fleetBatchMs ?? 50, ...(this.o.fleetMaxPending ? { maxPending: this.o.fleetMaxPending } : {}) }));
     }
     await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200);
     const started = await Promise.all(
@@ -94,7 +97,14 @@ export class Rig {
       await db.end();
     }
     for (const a of this.agents) expect(a.watch.violations, a.s.site).toEqual([]);
-    for (const a of this.agents) expect(a.watch.deletedUpTo, `${a.s.site}: retention deleted confirmed samples`).toBeGreaterThan(0);
+    // retention deletes confirmed samples once they are older than retainDays (~4 s)
+    for (const a of this.agents) await waitFor(() => a.watch.deletedUpTo > 0, 15_000, `${a.s.site}: retention deleted confirmed samples`, 100);
+    for (const a of this.agents) expect(a.watch.violations, a.s.site).toEqual([]);
+  }
+
+  /** How many times the agents resent from their confirmed id (their log). */
+  rewinds(): number {
+    return this.agents.reduce((n, a) => n + a.child.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('resending from the confirmed id')).length, 0);
   }
 
   async close(clean: (c: Awaited<ReturnType<typeof mqttClient>>) => Promise<void>): Promise<void> {
