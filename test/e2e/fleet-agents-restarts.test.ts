@@ -15,7 +15,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mosquitto, postgres, uniqueTopicPrefix } from '../helpers/index.ts';
+import { mosquitto, MOSQUITTO_URL, postgres, uniqueTopicPrefix } from '../helpers/index.ts';
 import { dropSchema, PG_TEST_URL, testSchema } from '../helpers/fleet-messages.ts';
 import { agentHealth } from './fleet-agents-helpers.ts';
 import { Rig } from './fleet-agents-rig.ts';
@@ -42,7 +42,7 @@ describe('(c) the central broker restarted without persistence while batches are
   }, 90_000);
 
   afterAll(async () => {
-    await rig?.close(async () => undefined);
+    await rig?.close();
     await broker?.close();
     if (ready) await dropSchema(schema);
   });
@@ -82,13 +82,12 @@ describe('(d) PostgreSQL restarted mid-stream', () => {
       return;
     }
     db = await startPrivatePostgres();
-    const { MOSQUITTO_URL } = await import('../helpers/index.ts');
     rig = new Rig({ dir: mkdtempSync(join(tmpdir(), 'sfa-fleet-pg-')), brokerUrl: MOSQUITTO_URL, dbUrl: db.url, schema: 'fleet', prefix: uniqueTopicPrefix('fleet-pg'), sourcePrefix: uniqueTopicPrefix('fleet-pg-src'), fleetId: `fp-${process.pid}` });
     await rig.start();
   }, 90_000);
 
   afterAll(async () => {
-    await rig?.close(async () => undefined);
+    await rig?.close();
     db?.close();
   });
 

@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import pg from 'pg';
 import { expect } from 'vitest';
 import { MOSQUITTO_URL, waitFor } from '../helpers/index.ts';
@@ -24,6 +25,8 @@ export interface RigOptions {
   /** the fleets' ingest batch time (a long one keeps messages queued at the broker) */
   fleetBatchMs?: number;
   fleetMaxPending?: number;
+  /** site i's upstream URL, when not the central broker (a proxy the test cuts) */
+  upstreamUrl?: (i: number) => string | undefined;
 }
 
 export interface RigAgent {
@@ -52,8 +55,8 @@ export class Rig {
     }
     await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200);
     const started = await Promise.all(
-      SITES.map((site) => {
-        const s: SiteSetup = { site, agent: `edge-${site}`, dir: join(this.o.dir, site), upstreamUrl: this.o.brokerUrl, prefix: this.o.prefix, sourceUrl: MOSQUITTO_URL, sourcePrefix: this.o.sourcePrefix, confirmTimeoutS: 2, retainDays: 0.00005, batchSize: 20 };
+      SITES.map((site, i) => {
+        const s: SiteSetup = { site, agent: `edge-${site}`, dir: join(this.o.dir, site), upstreamUrl: this.o.upstreamUrl?.(i) ?? this.o.brokerUrl, prefix: this.o.prefix, sourceUrl: MOSQUITTO_URL, sourcePrefix: this.o.sourcePrefix, confirmTimeoutS: 2, retainDays: 0.00005, batchSize: 20 };
         return startAgent(s).then((r) => ({ s, ...r }));
       }),
     );
@@ -107,7 +110,7 @@ export class Rig {
     return this.agents.reduce((n, a) => n + a.child.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('resending from the confirmed id')).length, 0);
   }
 
-  async close(clean: (c: Awaited<ReturnType<typeof mqttClient>>) => Promise<void>): Promise<void> {
+  async close(): Promise<void> {
     for (const a of this.agents) {
       a.watch.stop();
       await a.child.exitAfter('SIGTERM');
@@ -116,8 +119,9 @@ export class Rig {
     const c = await mqttClient(this.o.brokerUrl).catch(() => undefined);
     if (c) {
       for (const site of SITES) for (const t of ['status', 'plant', 'confirm']) await c.publishAsync(`${this.o.prefix}/${site}/edge-${site}/${t}`, '', { qos: 1, retain: true });
-      await clean(c);
       await c.endAsync();
+      // the fleets' persistent sessions end with the test
+      for (const f of this.fleets) await (await mqtt.connectAsync(this.o.brokerUrl, { clientId: `shopfloor-fleet-${f.s.id}`, clean: true, protocolVersion: 5 })).endAsync();
     }
     rmSync(this.o.dir, { recursive: true, force: true });
   }
