@@ -113,6 +113,13 @@ describe('three agents, two fleet processes, PostgreSQL', () => {
         }
         const total = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".samples`);
         expect(Number(total.rows[0]?.n)).toBe(perAgent * SITES.length);
+        // the two fleet processes split the load: each stored a share of the rows
+        for (const f of fleets) {
+          const text = await (await fetch(`http://127.0.0.1:${f.s.port}/metrics`)).text();
+          const stored = Number(/^shopfloor_fleet_rows_stored_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+          expect(stored, f.s.id).toBeGreaterThan(0);
+          expect(stored, f.s.id).toBeLessThan(perAgent * SITES.length);
+        }
       } finally {
         await db.end();
       }
