@@ -275,7 +275,9 @@ export class RetentionWatch {
         const last = db.prepare(`SELECT value FROM meta WHERE key = 'last_id'`).get() as { value: string } | undefined;
         const newest = Math.max(min.max ?? 0, Number(last?.value ?? 0));
         if (newest > c && r.n !== newest - c) this.violations.push(`confirmed ${c}, newest ${newest}: ${newest - c - r.n} unconfirmed samples deleted`);
-        if (min.min !== null && min.min > 1) this.deletedUpTo = Math.max(this.deletedUpTo, min.min - 1);
+        // retention may have deleted every sample (all confirmed and old): then up to the newest
+        const deleted = min.min === null ? newest : min.min - 1;
+        if (deleted > 0) this.deletedUpTo = Math.max(this.deletedUpTo, deleted);
         this.checks++;
       })();
     } catch (err) {

@@ -105,6 +105,27 @@ export class Rig {
     for (const a of this.agents) expect(a.watch.violations, a.s.site).toEqual([]);
   }
 
+  /** Starts fleet process i again with its id, port and session (after a kill). */
+  async restartFleet(i: number): Promise<void> {
+    const old = this.fleets[i] as FleetChild;
+    await old.kill('SIGKILL');
+    const f = new FleetChild(old.s);
+    this.fleets[i] = f;
+    await waitFor(() => f.healthy(), 60_000, `fleet ${old.s.id} healthy again`, 200);
+  }
+
+  /** Rows the database holds of every agent. */
+  async storedRows(): Promise<number> {
+    const db = new pg.Client({ connectionString: this.o.dbUrl });
+    await db.connect();
+    try {
+      const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${this.o.schema}".samples`);
+      return Number(r.rows[0]?.n ?? 0);
+    } finally {
+      await db.end();
+    }
+  }
+
   /** How many times the agents resent from their confirmed id (their log). */
   rewinds(): number {
     return this.agents.reduce((n, a) => n + a.child.lines().filter((l) => typeof l.msg === 'string' && l.msg.includes('resending from the confirmed id')).length, 0);
