@@ -45,6 +45,15 @@ export const fleetConfigSchema = z
       rejectUnauthorized: z.boolean().default(true),
       /** how long the broker keeps this process's session (and queues QoS 1 messages) while it is away */
       sessionExpiryS: z.number().int().min(60).max(0xffffffff).default(7 * 86_400),
+      /**
+       * 4 = MQTT 3.1.1, for a broker without MQTT 5 (the demo's embedded one): a persistent
+       * session without expiry and without Receive Maximum, and each message acknowledged on
+       * receipt, not after the commit (agents with `upstream.confirm: fleet` resend what the
+       * fleet did not store)
+       */
+      mqttVersion: z.union([z.literal(5), z.literal(4)]).default(5),
+      /** false: plain subscriptions, for a broker without shared subscriptions; run one fleet process on it */
+      shared: z.boolean().default(true),
     }),
     database: z
       .strictObject({

@@ -35,6 +35,10 @@ export interface SubscriberOptions {
   rejectUnauthorized: boolean;
   sessionExpiryS: number;
   maxPending: number;
+  /** 4: MQTT 3.1.1 (no session expiry, no Receive Maximum) */
+  mqttVersion: 4 | 5;
+  /** false: plain subscriptions (a broker without `$share`) */
+  shared: boolean;
   reconnectMs: number;
   connectTimeoutMs: number;
 }
@@ -70,7 +74,8 @@ export class FleetSubscriber {
   get topics(): { shared: string[]; direct: string[] } {
     const p = this.opts.topicPrefix;
     const g = this.opts.group;
-    return { shared: [`$share/${g}/${p}/+/+/samples`, `$share/${g}/${p}/+/+/hours/+`], direct: [`${p}/+/+/status`, `${p}/+/+/plant`] };
+    const share = this.opts.shared ? `$share/${g}/` : '';
+    return { shared: [`${share}${p}/+/+/samples`, `${share}${p}/+/+/hours/+`], direct: [`${p}/+/+/status`, `${p}/+/+/plant`] };
   }
 
   start(): void {
@@ -86,8 +91,7 @@ export class FleetSubscriber {
     const client = mqtt.connect(o.url, {
       clientId: o.clientId,
       clean: false,
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: o.sessionExpiryS, receiveMaximum: o.maxPending },
+      ...(o.mqttVersion === 5 ? { protocolVersion: 5 as const, properties: { sessionExpiryInterval: o.sessionExpiryS, receiveMaximum: o.maxPending } } : { protocolVersion: 4 as const }),
       reconnectPeriod: o.reconnectMs,
       connectTimeout: o.connectTimeoutMs,
       resubscribe: false,
@@ -121,7 +125,9 @@ export class FleetSubscriber {
     });
     // QoS 0 messages (none expected) come through here, without an acknowledgement
     client.on('message', (topic, message, packet) => {
-      if (packet.qos === 0) this.hooks.onMessage(topic, message, () => undefined);
+      // MQTT.js defers a PUBACK (customHandleAcks) only under MQTT 5: under 3.1.1 it acknowledged
+      // on receipt, and agents with `confirm: fleet` still resend what the fleet did not commit
+      if (packet.qos === 0 || this.opts.mqttVersion === 4) this.hooks.onMessage(topic, message, () => undefined);
     });
   }
 

@@ -60,6 +60,8 @@ export class Fleet {
         key: c.broker.key,
         rejectUnauthorized: c.broker.rejectUnauthorized,
         sessionExpiryS: c.broker.sessionExpiryS,
+        mqttVersion: c.broker.mqttVersion,
+        shared: c.broker.shared,
         maxPending: c.ingest.maxPending,
         ...SUBSCRIBER_DEFAULTS,
       },
