@@ -1,6 +1,6 @@
 /**
  * Issue 14 "Hostile input", build 2: queries never block ingest. A real agent over a buffer of
- * 20 machines × 400 days; the heaviest `/api/kpis` query the default budget allows (every
+ * 47 machines × 400 days; the heaviest `/api/kpis` query the default budget allows (every
  * machine by day over 400 days, cold: seconds of work) runs in the query worker while
  * `/healthz` keeps answering within 100 ms and samples keep being committed on the agent's
  * thread. Ranges from 1970 or past the year 9999 are refused at once; a range or a row count
@@ -25,7 +25,10 @@ const execFileP = promisify(execFile);
 const CLIENT = fileURLToPath(new URL('../helpers/http-latency-client.mjs', import.meta.url));
 const H = 3_600_000;
 const DAY = 24 * H;
-const MACHINES = 20;
+// 47 machines by day over 400 days: 18,847 rows, and the budget's upper bound (419 windows, DST
+// and partial days counted generously) × 47 = 19,693 just inside maxRows (20,000), so the heaviest
+// query the default budget allows; slow enough on a quiet machine too
+const MACHINES = 47;
 const NOW = Date.now();
 const FROM = NOW - 400 * DAY;
 
@@ -120,7 +123,7 @@ describe('queries never block ingest (issue 14)', () => {
     } finally {
       clearInterval(ingest);
     }
-    // the client checked the status and the row count (8,000+ rows)
+    // the client checked the status and the row count (18,847 rows)
     const answer = await query;
     // the fixture must make the query heavy, or the latencies below would prove nothing
     expect(answer.ms, 'the heaviest allowed query should take over a second here').toBeGreaterThan(1000);
@@ -166,14 +169,14 @@ describe('queries never block ingest (issue 14)', () => {
     const rb = (await range.json()) as { code: string; message: string };
     expect(rb.code).toBe('SFA_ERR_HTTP_QUERY_RANGE');
     expect(rb.message).toContain('http.query.maxRangeDays = 400');
-    // 20 machines by hour over 50 days: 24,000 rows
+    // 47 machines by hour over 50 days: 56,447 rows
     const rows = await fetch(`${base}/api/kpis?from=${NOW - 50 * DAY}&to=${NOW}&groupBy=hour`);
     expect(rows.status).toBe(400);
     const wb = (await rows.json()) as { code: string; message: string };
     expect(wb.code).toBe('SFA_ERR_HTTP_QUERY_ROWS');
     expect(wb.message).toContain('http.query.maxRows = 20000');
-    // the same for one line (7 machines × 1,201 hours) fits
-    const line = await fetch(`${base}/api/kpis?from=${NOW - 50 * DAY}&to=${NOW}&groupBy=hour&line=l0`);
+    // one line (16 machines) over 20 days (481 hours): 7,696 rows fit
+    const line = await fetch(`${base}/api/kpis?from=${NOW - 20 * DAY}&to=${NOW}&groupBy=hour&line=l0`);
     expect(line.status).toBe(200);
     // one point a second over 400 days asked: the step widens to 10,000 points at most
     const series = await fetch(`${base}/api/series?machine=m0&signal=energy_kwh&from=${FROM}&to=${NOW}&step=1000`);
@@ -186,8 +189,8 @@ describe('queries never block ingest (issue 14)', () => {
 
   it('a query past its deadline is a 503 with a code, and the next query is answered', async () => {
     await agent?.stop();
-    // the same buffer, a deadline (1 s) that the cold 400-day query cannot meet
-    agent = new Agent(config(dir, ', query: { deadlineS: 1 }'), pino({ level: 'silent' }));
+    // the same buffer, a deadline (0.2 s) that the cold 400-day query cannot meet
+    agent = new Agent(config(dir, ', query: { deadlineS: 0.2 }'), pino({ level: 'silent' }));
     base = `http://127.0.0.1:${(await agent.start()).httpPort}`;
     const slow = await fetch(`${base}/api/kpis?from=${FROM + H}&to=${NOW}&groupBy=day`);
     expect(slow.status).toBe(503);
