@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import type { KpiComponents } from '../kpi/index.ts';
-import { hoursMessageSchema, parseTopic, plantMessageSchema, reasonOf, samplesMessageSchema, type ParsedTopic } from './messages.ts';
+import { hoursMessageSchema, parseTopic, plantMessageSchema, reasonOf, type ParsedTopic } from './messages.ts';
+import { parseSamplesMessage } from './samples-check.ts';
 import { DEAD_LETTER_PAYLOAD_CHARS, type CommitResult, type DeadLetter, type FleetStore, type IngestBatch } from './store/index.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
 
@@ -131,15 +132,15 @@ export class IngestBatcher {
   }
 
   private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Parsed, ack: () => void): Parsed {
+    const sameTopic = <M extends { site: string; agent: string; machine?: string }>(m: M): M | string =>
+      m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine) ? 'site, agent or machine differ from the topic' : m;
     const check = <S extends z.ZodType>(schema: S): z.output<S> | string => {
       const r = schema.safeParse(json);
-      if (!r.success) return reasonOf(r.error);
-      const m = r.data as { site: string; agent: string; machine?: string };
-      if (m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine)) return 'site, agent or machine differ from the topic';
-      return r.data;
+      return r.success ? sameTopic(r.data as { site: string; agent: string; machine?: string }) : reasonOf(r.error);
     };
     if (t.kind === 'samples') {
-      const m = check(samplesMessageSchema);
+      const parsed = parseSamplesMessage(json);
+      const m = typeof parsed === 'string' ? parsed : sameTopic(parsed);
       if (typeof m === 'string') return dead(m);
       return { apply: (b) => b.samples.push(m), rows: m.samples.length, ack };
     }
