@@ -132,16 +132,18 @@ export class IngestBatcher {
   }
 
   private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Parsed, ack: () => void): Parsed {
-    const sameTopic = <M extends { site: string; agent: string; machine?: string }>(m: M): M | string =>
-      m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine) ? 'site, agent or machine differ from the topic' : m;
+    const differs = (m: { site: string; agent: string; machine?: string }): boolean =>
+      m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine);
+    const mismatch = 'site, agent or machine differ from the topic';
     const check = <S extends z.ZodType>(schema: S): z.output<S> | string => {
       const r = schema.safeParse(json);
-      return r.success ? sameTopic(r.data as { site: string; agent: string; machine?: string }) : reasonOf(r.error);
+      if (!r.success) return reasonOf(r.error);
+      return differs(r.data as { site: string; agent: string; machine?: string }) ? mismatch : r.data;
     };
     if (t.kind === 'samples') {
-      const parsed = parseSamplesMessage(json);
-      const m = typeof parsed === 'string' ? parsed : sameTopic(parsed);
+      const m = parseSamplesMessage(json);
       if (typeof m === 'string') return dead(m);
+      if (differs(m)) return dead(mismatch);
       return { apply: (b) => b.samples.push(m), rows: m.samples.length, ack };
     }
     if (t.kind === 'hours') {
