@@ -74,6 +74,18 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
       expect(a).toMatchObject({ instance: 'i1', confirmedId: 100, lastId: 100, lastSampleTs: T0 + 100_000 });
     });
 
+    it('stores once what one batch holds twice, also re-cut into other ranges', async ({ skip }) => {
+      if (!available()) skip();
+      const s = await store();
+      const m = (first: number, last: number): ReturnType<typeof samplesMessage> => samplesMessage({ instance: 'i1', prevLastId: first - 1, firstId: first, lastId: last });
+      await s.commit(batch({ samples: [m(1, 10)] }));
+      // a resend re-cut from id 6, the same message twice, new ids after a stored range
+      const r = await s.commit(batch({ samples: [m(11, 20), m(6, 15), m(11, 20), m(21, 30), m(16, 25), m(31, 40)] }));
+      expect(r).toMatchObject({ stored: 30, duplicates: 30 });
+      expect(r.confirmed[0]?.confirmedId).toBe(40);
+      expect(await s.sampleCount('i1')).toBe(40);
+    });
+
     it('holds the cursor at a gap until the missing batch arrives, then passes every held-back batch', async ({ skip }) => {
       if (!available()) skip();
       const s = await store();
