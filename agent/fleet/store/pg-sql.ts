@@ -3,17 +3,15 @@ import type { SamplesMessage } from '../messages.ts';
 import { HOUR_COLUMNS, valueColumns } from './fleet-store.ts';
 
 /**
- * The samples of several messages in one statement (one round trip per batch, not per
- * message): per message $1 instance, $2 site, $3 agent (passed once per message and picked by
- * the row's message number: ~1.7× faster to parse than arrays repeating them), then per row
- * $4 message number (1-based), $5 id, $6 machine, $7 signal, $8 ts epoch ms, $9 value,
- * $10 text_value, $11 quality.
+ * One message's samples: $1 instance, $2 site, $3 agent (the same for every row: passed once,
+ * which parses ~1.7× faster than arrays repeating them), then arrays $4 id, $5 machine,
+ * $6 signal, $7 ts epoch ms, $8 value, $9 text_value, $10 quality.
  */
 export function pgSampleInsert(s: string, onConflict: boolean): string {
   return `INSERT INTO ${s}.samples (instance, id, site, agent, machine, signal, ts, value, text_value, quality)
-    SELECT ($1::text[])[k], id, ($2::text[])[k], ($3::text[])[k], machine, signal, to_timestamp(t / 1000.0), v, tv, q
-    FROM unnest($4::int[], $5::bigint[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::text[], $11::text[])
-      AS u(k, id, machine, signal, t, v, tv, q)${onConflict ? '\n    ON CONFLICT (instance, id) DO NOTHING' : ''}`;
+    SELECT $1, id, $2, $3, machine, signal, to_timestamp(t / 1000.0), v, tv, q
+    FROM unnest($4::bigint[], $5::text[], $6::text[], $7::float8[], $8::float8[], $9::text[], $10::text[])
+      AS u(id, machine, signal, t, v, tv, q)${onConflict ? '\n    ON CONFLICT (instance, id) DO NOTHING' : ''}`;
 }
 
 /** One hour's components; a lower or equal revision than the stored one changes nothing. */
@@ -36,35 +34,37 @@ function quoted(s: string): string {
 }
 
 /**
- * The parameters of `pgSampleInsert` for the messages, the per-row arrays as PostgreSQL array
- * literals built in one pass: `pg` would quote and escape every element (numbers too) through
- * its generic value conversion, which was a third of the fleet's CPU per sample. Numbers are
- * written by `String`, which float8in and int8in read back exactly; only finite values arrive
- * (`valueColumns`).
+ * The array parameters $4…$10 of `pgSampleInsert` as PostgreSQL array literals, built in one
+ * pass: `pg` would quote and escape every element (numbers too) through its generic value
+ * conversion, which was a third of the fleet's CPU per sample. Numbers are written by `String`,
+ * which float8in and int8in read back exactly; only finite values arrive (`valueColumns`).
  */
-export function pgSampleParams(messages: readonly SamplesMessage[]): unknown[] {
-  const cols: string[][] = [[], [], [], [], [], [], [], []];
-  const [k, id, machine, signal, ts, value, text, quality] = cols as [string[], string[], string[], string[], string[], string[], string[], string[]];
-  messages.forEach((m, i) => {
-    const no = String(i + 1);
-    // machines and signals repeat from sample to sample: quoted once per change
-    let lastMachine: string | undefined;
-    let machineQ = '';
-    let lastSignal: string | undefined;
-    let signalQ = '';
-    for (const x of m.samples) {
-      const [v, t] = valueColumns(x.value);
-      if (x.machine !== lastMachine) machineQ = quoted((lastMachine = x.machine));
-      if (x.signal !== lastSignal) signalQ = quoted((lastSignal = x.signal));
-      k.push(no);
-      id.push(String(x.id));
-      machine.push(machineQ);
-      signal.push(signalQ);
-      ts.push(String(x.ts));
-      value.push(v === null ? 'NULL' : String(v));
-      text.push(t === null ? 'NULL' : quoted(t));
-      quality.push(x.quality);
-    }
-  });
-  return [messages.map((m) => m.instance), messages.map((m) => m.site), messages.map((m) => m.agent), ...cols.map((a) => `{${a.join(',')}}`)];
+export function pgSampleArrays(samples: SamplesMessage['samples']): string[] {
+  const n = samples.length;
+  const id = new Array<string>(n);
+  const machine = new Array<string>(n);
+  const signal = new Array<string>(n);
+  const ts = new Array<string>(n);
+  const value = new Array<string>(n);
+  const text = new Array<string>(n);
+  const quality = new Array<string>(n);
+  // machines and signals repeat from sample to sample: quoted once per change
+  let lastMachine: string | undefined;
+  let machineQ = '';
+  let lastSignal: string | undefined;
+  let signalQ = '';
+  for (let i = 0; i < n; i++) {
+    const x = samples[i] as SamplesMessage['samples'][number];
+    const [v, t] = valueColumns(x.value);
+    if (x.machine !== lastMachine) machineQ = quoted((lastMachine = x.machine));
+    if (x.signal !== lastSignal) signalQ = quoted((lastSignal = x.signal));
+    id[i] = String(x.id);
+    machine[i] = machineQ;
+    signal[i] = signalQ;
+    ts[i] = String(x.ts);
+    value[i] = v === null ? 'NULL' : String(v);
+    text[i] = t === null ? 'NULL' : quoted(t);
+    quality[i] = x.quality;
+  }
+  return [id, machine, signal, ts, value, text, quality].map((a) => `{${a.join(',')}}`);
 }

@@ -1,10 +1,10 @@
 /**
  * The fleet store in PostgreSQL (the `pg` client). One transaction per ingest batch: the
  * instances' agent rows are locked first, in sorted order (two fleet processes sharing the
- * subscription then serialise per instance and never deadlock), the batch's new samples go in
- * with one `INSERT … SELECT FROM unnest(…)` (any number of rows, no parameter limit) and those
- * possibly stored already with one more `… ON CONFLICT DO NOTHING`, and the contiguous cursor is
- * advanced over the stored batch ranges before COMMIT. Migrations run under an advisory lock, so processes may start together.
+ * subscription then serialise per instance and never deadlock), samples go in with one
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (any number of rows, one statement,
+ * no parameter limit), and the contiguous cursor is advanced over the stored batch ranges
+ * before COMMIT. Migrations run under an advisory lock, so processes may start together.
  */
 import pg from 'pg';
 import { AgentError } from '../../errors.ts';
@@ -26,8 +26,7 @@ import {
   type SiteRecord,
   type UnitsRecord,
 } from './fleet-store.ts';
-import { pgHourUpsert, pgSampleInsert, pgSampleParams } from './pg-sql.ts';
-import type { SamplesMessage } from '../messages.ts';
+import { pgHourUpsert, pgSampleArrays, pgSampleInsert } from './pg-sql.ts';
 
 export interface PgStoreOptions {
   url: string;
@@ -151,24 +150,23 @@ export class PgStore implements FleetStore {
   }
 
   /**
-   * A message whose ids are all above the highest stored id of its instance and of the batch's
-   * messages before it (the usual case) holds only new ids, disjoint from every other message:
-   * these go in with one plain INSERT. The others (a replay, a message twice in one batch) go
-   * after it in one `ON CONFLICT DO NOTHING`, where they meet the rows just stored as conflicts.
+   * A message whose ids are all above the highest stored id of its instance (the usual case)
+   * is inserted plainly; only one that may hold stored ids pays for ON CONFLICT DO NOTHING.
    */
   private async insertSamples(c: Q, b: IngestBatch, highest: Map<string, number>): Promise<{ stored: number; total: number }> {
     let stored = 0;
     let total = 0;
-    const fresh: SamplesMessage[] = [];
-    const again: SamplesMessage[] = [];
+    const plain = pgSampleInsert(this.s, false);
+    const idempotent = pgSampleInsert(this.s, true);
     for (const m of b.samples) {
+      const n = m.samples.length;
       const top = highest.get(m.instance) ?? 0;
-      (m.firstId > top ? fresh : again).push(m);
+      const fresh = m.firstId > top;
+      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, ...pgSampleArrays(m.samples)]);
       if (m.lastId > top) highest.set(m.instance, m.lastId);
-      total += m.samples.length;
+      stored += r.rowCount ?? 0;
+      total += n;
     }
-    if (fresh.length > 0) stored += (await c.query(pgSampleInsert(this.s, false), pgSampleParams(fresh))).rowCount ?? 0;
-    if (again.length > 0) stored += (await c.query(pgSampleInsert(this.s, true), pgSampleParams(again))).rowCount ?? 0;
     return { stored, total };
   }
 
