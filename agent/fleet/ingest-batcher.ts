@@ -144,7 +144,6 @@ export class IngestBatcher {
       const m = parseSamplesMessage(json);
       if (typeof m === 'string') return dead(m);
       if (differs(m)) return dead(mismatch);
-      this.store.prepareSamples?.(m);
       return { apply: (b) => b.samples.push(m), rows: m.samples.length, ack };
     }
     if (t.kind === 'hours') {

@@ -106,11 +106,6 @@ export interface UnitsRecord {
 
 export interface FleetStore {
   readonly kind: 'postgres' | 'sqlite';
-  /**
-   * Called as a samples message arrives, before its batch commits: a store may encode it for
-   * its statements now, while the previous batch is in the database, not inside the commit.
-   */
-  prepareSamples?(m: SamplesMessage): void;
   commit(batch: IngestBatch): Promise<CommitResult>;
   agents(): Promise<AgentRecord[]>;
   /** an instance's contiguous cursor as committed now (null: unknown instance) */

@@ -27,7 +27,6 @@ import {
   type UnitsRecord,
 } from './fleet-store.ts';
 import { pgHourUpsert, pgSampleArrays, pgSampleInsert } from './pg-sql.ts';
-import type { SamplesMessage } from '../messages.ts';
 
 export interface PgStoreOptions {
   url: string;
@@ -50,8 +49,6 @@ export class PgStore implements FleetStore {
   readonly kind = 'postgres' as const;
   private readonly s: string;
   private readonly statusOf = new Map<string, { status: AgentStatus; at: number }>();
-  /** array parameters encoded on arrival (`prepareSamples`); gone with the message */
-  private readonly arrays = new WeakMap<SamplesMessage, string[]>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -119,10 +116,6 @@ export class PgStore implements FleetStore {
     }
   }
 
-  prepareSamples(m: SamplesMessage): void {
-    this.arrays.set(m, pgSampleArrays(m.samples));
-  }
-
   async commit(b: IngestBatch): Promise<CommitResult> {
     for (const st of b.statuses) this.statusOf.set(`${st.site}/${st.agent}`, { status: st.status, at: st.at });
     return this.tx(async (c) => {
@@ -169,7 +162,7 @@ export class PgStore implements FleetStore {
       const n = m.samples.length;
       const top = highest.get(m.instance) ?? 0;
       const fresh = m.firstId > top;
-      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, ...(this.arrays.get(m) ?? pgSampleArrays(m.samples))]);
+      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, ...pgSampleArrays(m.samples)]);
       if (m.lastId > top) highest.set(m.instance, m.lastId);
       stored += r.rowCount ?? 0;
       total += n;
