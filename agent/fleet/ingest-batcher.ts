@@ -10,7 +10,8 @@
  */
 import { z } from 'zod';
 import type { KpiComponents } from '../kpi/index.ts';
-import { hoursMessageSchema, parseTopic, plantMessageSchema, reasonOf, samplesMessageSchema, type ParsedTopic } from './messages.ts';
+import { hoursMessageSchema, parseTopic, plantMessageSchema, reasonOf, type ParsedTopic } from './messages.ts';
+import { parseSamplesMessage } from './samples-check.ts';
 import { DEAD_LETTER_PAYLOAD_CHARS, type CommitResult, type DeadLetter, type FleetStore, type IngestBatch } from './store/index.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
 
@@ -131,16 +132,18 @@ export class IngestBatcher {
   }
 
   private typed(t: ParsedTopic, json: unknown, dead: (reason: string) => Parsed, ack: () => void): Parsed {
+    const differs = (m: { site: string; agent: string; machine?: string }): boolean =>
+      m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine);
+    const mismatch = 'site, agent or machine differ from the topic';
     const check = <S extends z.ZodType>(schema: S): z.output<S> | string => {
       const r = schema.safeParse(json);
       if (!r.success) return reasonOf(r.error);
-      const m = r.data as { site: string; agent: string; machine?: string };
-      if (m.site !== t.site || m.agent !== t.agent || (t.machine !== undefined && m.machine !== t.machine)) return 'site, agent or machine differ from the topic';
-      return r.data;
+      return differs(r.data as { site: string; agent: string; machine?: string }) ? mismatch : r.data;
     };
     if (t.kind === 'samples') {
-      const m = check(samplesMessageSchema);
+      const m = parseSamplesMessage(json);
       if (typeof m === 'string') return dead(m);
+      if (differs(m)) return dead(mismatch);
       return { apply: (b) => b.samples.push(m), rows: m.samples.length, ack };
     }
     if (t.kind === 'hours') {

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore, SqliteStore, type FleetStore } from '../../agent/fleet/store/index.ts';
 import { postgres } from '../helpers/index.ts';
@@ -73,6 +74,18 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
       expect(a).toMatchObject({ instance: 'i1', confirmedId: 100, lastId: 100, lastSampleTs: T0 + 100_000 });
     });
 
+    it('stores once what one batch holds twice, also re-cut into other ranges', async ({ skip }) => {
+      if (!available()) skip();
+      const s = await store();
+      const m = (first: number, last: number): ReturnType<typeof samplesMessage> => samplesMessage({ instance: 'i1', prevLastId: first - 1, firstId: first, lastId: last });
+      await s.commit(batch({ samples: [m(1, 10)] }));
+      // a resend re-cut from id 6, the same message twice, new ids after a stored range
+      const r = await s.commit(batch({ samples: [m(11, 20), m(6, 15), m(11, 20), m(21, 30), m(16, 25), m(31, 40)] }));
+      expect(r).toMatchObject({ stored: 30, duplicates: 30 });
+      expect(r.confirmed[0]?.confirmedId).toBe(40);
+      expect(await s.sampleCount('i1')).toBe(40);
+    });
+
     it('holds the cursor at a gap until the missing batch arrives, then passes every held-back batch', async ({ skip }) => {
       if (!available()) skip();
       const s = await store();
@@ -135,6 +148,40 @@ function suite(name: string, make: () => Harness, available: () => boolean): voi
     });
   });
 }
+
+describe('fleet store: PostgreSQL keeps every value as sent', () => {
+  const schema = testSchema('values');
+  afterEach(async () => {
+    if (pgUp) await dropSchema(schema);
+  });
+
+  it('stores text with quotes, backslashes, braces and "NULL", and numbers at the edges of float8, exactly', async ({ skip }) => {
+    if (!pgUp) skip();
+    const texts = ['', ' ', 'NULL', 'null', '"', '\\', '\\"', '{a,b}', 'a,b', ' lead and trail ', 'tab\there', 'line\nbreak', 'ünïcödé ✓', '😀'];
+    const numbers = [0, -1.5, 1e21, -1e-300, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, 123456789.123456789];
+    const values: (number | string | boolean | null)[] = [...texts, ...numbers, true, false, null];
+    const samples = values.map((value, i) => ({ id: i + 1, machine: i % 2 ? 'm"1\\' : 'm {1}', signal: texts[i % texts.length] || 'sig', ts: T0 + i, value, quality: 'good' as const }));
+    const s = await PgStore.open({ url: PG_TEST_URL, schema });
+    const c = new pg.Client({ connectionString: PG_TEST_URL });
+    await c.connect();
+    try {
+      const m = { agent: 'edge-1', site: 'site-a', instance: 'i1', prevLastId: 0, firstId: 1, lastId: samples.length, samples };
+      expect((await s.commit(batch({ samples: [m] }))).stored).toBe(samples.length);
+      const r = await c.query<{ id: string; machine: string; signal: string; ts: number; value: number | null; text_value: string | null }>(
+        `SELECT id, machine, signal, (extract(epoch FROM ts) * 1000)::float8 AS ts, value, text_value FROM "${schema}".samples ORDER BY id`,
+      );
+      expect(r.rows.map((x) => ({ id: Number(x.id), machine: x.machine, signal: x.signal, ts: Math.round(x.ts), value: x.value, text: x.text_value }))).toEqual(
+        samples.map((x) => {
+          const v = x.value;
+          return { id: x.id, machine: x.machine, signal: x.signal, ts: x.ts, value: typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : null, text: typeof v === 'string' ? v : null };
+        }),
+      );
+    } finally {
+      await c.end();
+      await s.close();
+    }
+  });
+});
 
 describe('fleet store: two PostgreSQL writers on one schema', () => {
   const schema = testSchema('two');

@@ -14,7 +14,6 @@ import {
   HOUR_COLUMNS,
   instancesOf,
   latestHours,
-  valueColumns,
   type AgentRecord,
   type AgentStatus,
   type CommitResult,
@@ -27,7 +26,7 @@ import {
   type SiteRecord,
   type UnitsRecord,
 } from './fleet-store.ts';
-import { pgHourUpsert, pgSampleInsert } from './pg-sql.ts';
+import { pgHourUpsert, pgSampleArrays, pgSampleInsert } from './pg-sql.ts';
 
 export interface PgStoreOptions {
   url: string;
@@ -161,26 +160,9 @@ export class PgStore implements FleetStore {
     const idempotent = pgSampleInsert(this.s, true);
     for (const m of b.samples) {
       const n = m.samples.length;
-      const id = new Array<number>(n);
-      const machine = new Array<string>(n);
-      const signal = new Array<string>(n);
-      const ts = new Array<number>(n);
-      const value = new Array<number | null>(n);
-      const text = new Array<string | null>(n);
-      const quality = new Array<string>(n);
-      m.samples.forEach((x, i) => {
-        const [v, t] = valueColumns(x.value);
-        id[i] = x.id;
-        machine[i] = x.machine;
-        signal[i] = x.signal;
-        ts[i] = x.ts;
-        value[i] = v;
-        text[i] = t;
-        quality[i] = x.quality;
-      });
       const top = highest.get(m.instance) ?? 0;
       const fresh = m.firstId > top;
-      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, id, machine, signal, ts, value, text, quality]);
+      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, ...pgSampleArrays(m.samples)]);
       if (m.lastId > top) highest.set(m.instance, m.lastId);
       stored += r.rowCount ?? 0;
       total += n;
