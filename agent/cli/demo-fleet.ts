@@ -39,13 +39,21 @@ export function siteConfigText(n: number, o: { data: string; portBase: number; b
   c.site = { ...c.site, id: `demo-site-${n}`, name: `Demo site ${n}` };
   c.agent = { ...c.agent, id: agentId, dataDir: join(o.data, `site-${n}`) };
   c.http = { ...c.http, host: '127.0.0.1', port: o.portBase + n };
+  // the sources that read the demo plant point at its ports: they move with the site's ports
+  const sim = c.simulator as { opcuaPort: number; mqttPort: number };
+  const moved = new Map([
+    [`opc.tcp://127.0.0.1:${sim.opcuaPort}`, `opc.tcp://127.0.0.1:${opcuaPort}`],
+    [`mqtt://127.0.0.1:${sim.mqttPort}`, `mqtt://127.0.0.1:${mqttPort}`],
+  ]);
   c.simulator = { ...c.simulator, opcuaPort, mqttPort, seed: DEMO_FLEET_DEFAULTS.seed + 1000 * n };
   const sources = c.sources as unknown as Record<string, unknown>[];
   for (const s of sources) {
-    if (s.type === 'opcua') s.endpoint = `opc.tcp://127.0.0.1:${opcuaPort}`;
-    if (s.type === 'mqtt') {
-      s.url = `mqtt://127.0.0.1:${mqttPort}`;
-      s.clientId = `${agentId}-cells`;
+    for (const key of ['endpoint', 'url'] as const) {
+      const to = typeof s[key] === 'string' ? moved.get(s[key]) : undefined;
+      if (to === undefined) continue;
+      s[key] = to;
+      // an MQTT source's client id must differ between the three sites on one broker
+      if (key === 'url') s.clientId = `${agentId}-${String(s.id)}`;
     }
   }
   c.upstream = { url: o.brokerUrl, topicPrefix: DEMO_FLEET_DEFAULTS.topicPrefix, clientId: agentId, confirm: 'fleet', kpiIntervalS: 60 };
