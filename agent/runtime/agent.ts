@@ -205,6 +205,7 @@ export class Agent implements HealthPort {
     const i = this.drivers.findIndex((d) => d.id === id);
     const driver = this.drivers[i];
     this.supervisor.forget(`source ${id}`);
+    this.boundaries.delete(id);
     if (driver) {
       this.drivers.splice(i, 1);
       await driver.stop().catch((err: unknown) => this.log.warn({ err, source: id }, 'source did not stop cleanly'));
@@ -268,7 +269,7 @@ export class Agent implements HealthPort {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.supervisor.stop();
+    await this.supervisor.stop();
     this.stopStep = 'stopping sources';
     await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
     this.stopStep = 'flushing the buffer';
@@ -353,8 +354,14 @@ export class Agent implements HealthPort {
       if (signal === 'order_event') return;
       status.machines.add(machine);
       if (captures && this.plant.bindSeries(sourceId, machine, signal)) {
-        this.buffer.bindSeriesSource(sourceId, machine, signal);
         this.queries.bindSeries(sourceId, machine, signal);
+        try {
+          this.buffer.bindSeriesSource(sourceId, machine, signal);
+        } catch (err) {
+          // the sample goes on to the writer (which keeps and retries it); this run keeps the
+          // binding in the Plant, only readers in other processes resolve the series without it
+          this.log.warn({ err, source: sourceId, machine, signal }, 'series binding not stored');
+        }
       }
     });
     for (const b of bindings) if (b.source === sourceId) boundary.seed(b.machine, b.signal);

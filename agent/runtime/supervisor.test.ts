@@ -89,14 +89,54 @@ describe('supervisor, in this process', () => {
     expect(b - t1).toBeGreaterThanOrEqual(18);
     // the second failure in a row waits twice as long
     expect(c - t2).toBeGreaterThanOrEqual(38);
-    sup.stop();
+    await sup.stop();
+  });
+
+  it('a restart under way never revives a component that was forgotten and replaced meanwhile (a reload)', async () => {
+    const sup = new Supervisor(pino({ level: 'silent' }), counter, { backoffMs: 10 });
+    const log: string[] = [];
+    let releaseStop: () => void = () => undefined;
+    const slowStop = new Promise<void>((r) => (releaseStop = r));
+    await sup.start({ name: 'source s1', start: () => void log.push('start old'), stop: () => (log.push('stop old'), slowStop) });
+    sup.fault('source s1', new Error('bug'));
+    await new Promise((r) => setTimeout(r, 40)); // the restart now waits in the old one's stop()
+    sup.forget('source s1');
+    await sup.start({ name: 'source s1', start: () => void log.push('start new'), stop: () => void log.push('stop new') });
+    releaseStop();
+    await new Promise((r) => setTimeout(r, 40));
+    expect(log).toEqual(['start old', 'stop old', 'start new']);
+    await sup.stop();
+  });
+
+  it('stop() waits for a restart under way, which then ends stopped', async () => {
+    const sup = new Supervisor(pino({ level: 'silent' }), counter, { backoffMs: 10 });
+    let running = false;
+    let releaseStart: () => void = () => undefined;
+    let starts = 0;
+    await sup.start({
+      name: 'opcua',
+      start: () => {
+        starts++;
+        if (starts === 1) return void (running = true);
+        // the restart's start() is slow (a certificate store opening): the agent stops meanwhile
+        return new Promise<void>((r) => (releaseStart = () => ((running = true), r())));
+      },
+      stop: () => void (running = false),
+    });
+    sup.fault('opcua', new Error('bug'));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(starts).toBe(2);
+    const stopped = sup.stop();
+    releaseStart();
+    await stopped;
+    expect(running).toBe(false);
   });
 
   it('after stop() a fault is still counted but nothing restarts', async () => {
     const sup = new Supervisor(pino({ level: 'silent' }), counter, { backoffMs: 10 });
     let starts = 0;
     await sup.start({ name: 'late', start: () => void starts++, stop: () => undefined });
-    sup.stop();
+    await sup.stop();
     sup.fault('late', new Error('during shutdown'));
     await new Promise((r) => setTimeout(r, 50));
     expect(starts).toBe(1);

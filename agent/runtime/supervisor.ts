@@ -61,6 +61,8 @@ interface Entry {
 export class Supervisor {
   private readonly opts: SupervisorOptions;
   private readonly entries = new Map<string, Entry>();
+  /** restarts under way (stop() waits for them, so none outlives the agent) */
+  private readonly inflight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
@@ -117,14 +119,18 @@ export class Supervisor {
   /** A component that was stopped for good (a source removed by a reload): never restarted. */
   forget(name: string): void {
     const e = this.entries.get(name);
-    if (e?.restartTimer) clearTimeout(e.restartTimer);
+    if (e) {
+      if (e.restartTimer) clearTimeout(e.restartTimer);
+      e.component = undefined;
+    }
     this.entries.delete(name);
   }
 
-  /** No more restarts (the agent is stopping). */
-  stop(): void {
+  /** No more restarts (the agent is stopping); resolves once restarts under way have ended stopped. */
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const e of this.entries.values()) if (e.restartTimer) clearTimeout(e.restartTimer);
+    await Promise.allSettled([...this.inflight]);
   }
 
   /**
@@ -179,17 +185,38 @@ export class Supervisor {
   private async restart(e: Entry): Promise<void> {
     const c = e.component;
     if (!c || this.stopped) return;
+    // a reload may forget or replace the component, and the agent may stop, while this awaits:
+    // then the old component must end stopped, never running beside (or after) its successor
+    const current = (): boolean => !this.stopped && this.entries.get(c.name) === e && e.component === c;
+    const done = (async (): Promise<void> => {
+      try {
+        await contexts.run({ supervisor: this, component: c.name }, async () => c.stop());
+      } catch (err) {
+        this.log.warn({ err, component: c.name }, 'a failed component did not stop cleanly; starting it again anyway');
+      }
+      if (!current()) return;
+      try {
+        await this.start(c);
+      } catch (err) {
+        if (current()) this.fault(c.name, err);
+        return;
+      }
+      if (current()) {
+        this.log.info({ component: c.name, failures: e.failures }, `${c.name} restarted`);
+        return;
+      }
+      try {
+        await c.stop();
+      } catch (err) {
+        this.log.warn({ err, component: c.name }, 'a component restarted while it was being retired did not stop cleanly');
+      }
+    })();
+    this.inflight.add(done);
     try {
-      await contexts.run({ supervisor: this, component: c.name }, async () => c.stop());
-    } catch (err) {
-      this.log.warn({ err, component: c.name }, 'a failed component did not stop cleanly; starting it again anyway');
-    }
-    if (this.stopped) return;
-    try {
-      await this.start(c);
-      this.log.info({ component: c.name, failures: e.failures }, `${c.name} restarted`);
-    } catch (err) {
-      this.fault(c.name, err);
+      await done;
+    } finally {
+      this.inflight.delete(done);
     }
   }
+
 }
