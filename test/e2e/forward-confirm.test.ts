@@ -108,6 +108,8 @@ upstream: { url: "${MOSQUITTO_URL}", topicPrefix: ${prefix}, batchSize: 500, inF
     expect(fleet.batches.every((b) => b.instance === fwd.instance && typeof b.prevLastId === 'number' && b.prevLastId < b.firstId)).toBe(true);
     expect(fwd.instance).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
+    // the fleet may confirm the last batch before its PUBACK reaches the agent: wait for both
+    await waitFor(() => fwd.cursor === N, 10_000, 'the broker to acknowledge the last batch');
     const h = a.health();
     expect(h.upstream).toMatchObject({ state: 'connected', confirm: 'fleet', ackedId: N, confirmedId: N });
     expect(Date.parse(h.upstream.confirmedAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
