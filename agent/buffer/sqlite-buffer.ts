@@ -378,6 +378,11 @@ export class SqliteBuffer {
     return (this.db.prepare('SELECT MIN(ts) AS ts FROM samples').get() as { ts: number | null }).ts;
   }
 
+  /** The highest sample id ever given (rows up to it may since have been deleted). */
+  newestId(): number {
+    return this.lastId;
+  }
+
   stats(): BufferStats {
     return { samples: this.sampleCount, bytes: this.pageStats().bytes, lastId: this.lastId, deadLetters: this.dead.count() };
   }

@@ -270,6 +270,10 @@ export class Forwarder {
       while (this.window.length < this.opts.inFlight) {
         const batch = this.buffer.readAfterJson(this.readPos, this.opts.batchSize);
         if (batch === undefined) {
+          // nothing after readPos: any id up to the newest was acknowledged or deleted (confirmed
+          // by the fleet, or dropped at the cap), so the cursor may pass it — else a rewind whose
+          // resend retention overtook would leave the cursor behind until the next sample
+          if (this.window.length === 0) this.passTo(this.buffer.newestId());
           this.idle = true;
           return;
         }
@@ -300,14 +304,25 @@ export class Forwarder {
       moved = true;
     }
     if (!moved) return;
-    if (this.persistTimer === undefined) {
-      this.persistTimer = setTimeout(() => {
-        this.persistTimer = undefined;
-        this.persistCursor();
-      }, this.opts.cursorPersistMs);
-    }
+    this.schedulePersist();
     // refill on the next turn: acks arrive in bursts, and sources and timers must get their turn
     this.schedulePump();
+  }
+
+  /** Moves the cursor over ids that no longer exist (nothing in flight, nothing left to read). */
+  private passTo(id: number): void {
+    if (id <= this.cursorValue) return;
+    this.cursorValue = id;
+    this.readPos = Math.max(this.readPos, id);
+    this.schedulePersist();
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer !== undefined) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      this.persistCursor();
+    }, this.opts.cursorPersistMs);
   }
 
   private publishPlant(): void {
