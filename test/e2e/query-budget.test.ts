@@ -126,7 +126,7 @@ describe('queries never block ingest (issue 14)', () => {
     // the client checked the status and the row count (18,847 rows)
     const answer = await query;
     // the fixture must make the query heavy, or the latencies below would prove nothing
-    expect(answer.ms, 'the heaviest allowed query should take over a second here').toBeGreaterThan(1000);
+    expect(answer.ms, 'the heaviest allowed query should take half a second or more here').toBeGreaterThan(500);
     expect(latencies.length).toBeGreaterThanOrEqual(10);
     // every answer within 100 ms is the aim; on a shared 2-core runner the scheduler alone gives
     // a few answers of 100-500 ms with no query running, so: 95 % within 100 ms, and none near
