@@ -24,6 +24,7 @@ export class Fleet {
   private transport: IngestTransport | undefined;
   private confirmer: Confirmer | undefined;
   private http: { port: number; close(): Promise<void> } | undefined;
+  private stopping: Promise<void> | undefined;
   private broker: { state: BrokerState; error: string | undefined; since: number } = { state: 'connecting', error: undefined, since: Date.now() };
 
   constructor(
@@ -129,8 +130,13 @@ export class Fleet {
     };
   }
 
-  /** Commits what is held, publishes the waiting confirmations, disconnects and closes. */
-  async stop(): Promise<void> {
+  /** Commits what is held, publishes the waiting confirmations, disconnects and closes (once: later calls wait for the first). */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     await this.batcher?.stop();
     await this.confirmer?.flush();
     await this.transport?.stop();
