@@ -143,6 +143,21 @@ describe('fleet on JetStream (nats-server with MQTT listener, PostgreSQL)', () =
     await waitFor(() => got.includes(10), 10_000, 'the confirmation after coming online');
   });
 
+  it('a consumer deleted under a running worker is created again and the work goes on', async ({ skip }) => {
+    if (!ready) skip();
+    const s = setup('gone');
+    const w = await worker(s, 'w1');
+    const nc = await connect({ servers: cluster?.natsUrls ?? [] });
+    cleanups.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const stream = /stream: (\w+)/.exec(s.js)?.[1] ?? '';
+    await jsm.consumers.delete(stream, s.group);
+    const a = await agent();
+    await a.publishAsync(`${s.prefix}/site-a/edge-1/samples`, JSON.stringify(samplesMessage({ instance: 'i1', prevLastId: 0, firstId: 1, lastId: 10 })), { qos: 1 });
+    await waitFor(async () => (await w.fleetStore?.confirmedId('i1')) === 10, 20_000, 'the batch stored through the consumer created again');
+    expect((await jsm.consumers.info(stream, s.group)).config.durable_name).toBe(s.group);
+  }, 40_000);
+
   it('creates the streams, updates what NATS can change, and refuses to start on what it cannot', async ({ skip }) => {
     if (!ready) skip();
     const s = setup('layout', ', maxAgeS: 3600');

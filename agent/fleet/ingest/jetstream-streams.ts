@@ -74,7 +74,8 @@ export function jetstreamLayout(topicPrefix: string, group: string, c: JetStream
   };
 }
 
-function isNotFound(err: unknown): boolean {
+/** The stream or consumer is not there (never created, or deleted, or lost with a memory store). */
+export function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
 }
 

@@ -27,7 +27,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/t
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { JetStreamConfig } from '../../../config/fleet-schema.ts';
 import { AgentError } from '../../errors.ts';
-import { ensureJetStreamLayout, jetstreamLayout, subjectOf, topicOf, type JetStreamLayout } from './jetstream-streams.ts';
+import { ensureJetStreamLayout, isNotFound, jetstreamLayout, subjectOf, topicOf, type JetStreamLayout } from './jetstream-streams.ts';
 import type { BrokerState, ConsumerLag, IngestHooks, IngestTransport } from './transport.ts';
 
 export interface JetStreamTransportOptions {
@@ -154,7 +154,7 @@ export class JetStreamTransport implements IngestTransport {
       throw err;
     }
     this.setState('connected', undefined);
-    this.loops.push(this.workLoop(nc), this.stateLoop(nc));
+    this.loops.push(this.workLoop(nc, jsm), this.stateLoop(nc));
     this.startTimers(jsm);
   }
 
@@ -167,7 +167,7 @@ export class JetStreamTransport implements IngestTransport {
   }
 
   /** Pulls from the group's consumer, never holding more than maxPending unacknowledged. */
-  private async workLoop(nc: NatsConnection): Promise<void> {
+  private async workLoop(nc: NatsConnection, jsm: JetStreamManager): Promise<void> {
     const js = jetstream(nc);
     const { name } = this.layout.work;
     const durable = this.layout.consumer.durable_name;
@@ -192,6 +192,8 @@ export class JetStreamTransport implements IngestTransport {
         if (this.stopping) return;
         this.lastError = (err as Error).message;
         await sleep(this.opts.reconnectMs);
+        // deleted meanwhile, or lost with a memory store: set up again (a setting refused stays an error)
+        if (isNotFound(err)) await ensureJetStreamLayout(jsm, this.layout).catch((e: Error) => (this.lastError = e.message));
       }
     }
   }
