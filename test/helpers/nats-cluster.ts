@@ -3,7 +3,7 @@
  * (never 4222, a system one may run there), each with JetStream (store in a temp folder), an MQTT
  * listener, a monitoring port and, for 3 nodes, cluster routes to the others. kill(i) is SIGKILL;
  * restart(i) starts the node again on the same ports and store. Readiness is read from the
- * monitoring endpoints (/healthz?js-enabled=true and /jsz), so this helper needs no NATS client.
+ * monitoring endpoints (/healthz and /jsz), so this helper needs no NATS client.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,7 +71,9 @@ export interface NatsCluster {
   /** the index of the node leading the stream (as seen by the running nodes), undefined when none */
   streamLeader(stream: string): Promise<number | undefined>;
   waitStreamLeader(stream: string, timeoutMs?: number): Promise<number>;
-  /** waits until every running node reports healthy JetStream (meta leader known, its streams current) */
+  /** waits until the stream has a leader and every running replica reports itself current */
+  waitStreamCurrent(stream: string, timeoutMs?: number): Promise<void>;
+  /** waits until every running node is up: JetStream enabled, routes to the others, a meta leader known */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** the last lines of node i's log, for failure messages */
   logTail(i: number, lines?: number): string;
@@ -193,13 +195,20 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     children[i] = c;
   };
 
-  /** healthy: /healthz?js-enabled=true answers 200 and, in a cluster, /jsz names a meta leader */
+  /**
+   * up: JetStream enabled (/healthz?js-enabled-only=true), routes to every other running node, and
+   * in a cluster a meta leader known. Not the full /healthz: in 2.9 it stays 503 while any replica of
+   * any stream or consumer (the listener's per-server $MQTT_rmsgs consumers too) is behind.
+   */
   const nodeHealthy = async (i: number): Promise<boolean> => {
     if (!running(i)) return false;
     try {
-      const h = await httpJson<{ status?: string }>(node(i).httpPort, '/healthz?js-enabled=true');
+      const h = await httpJson<{ status?: string }>(node(i).httpPort, '/healthz?js-enabled-only=true');
       if (h.status !== 200) return false;
       if (nodes.length === 1) return true;
+      const others = nodes.filter((_, k) => k !== i && running(k)).length;
+      const r = await httpJson<{ num_routes?: number }>(node(i).httpPort, '/routez');
+      if ((r.body?.num_routes ?? 0) < others) return false;
       const j = await httpJson<JszReply>(node(i).httpPort, '/jsz');
       return Boolean(j.body?.meta_cluster?.leader);
     } catch {
@@ -253,6 +262,16 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     return nodes.length === 1 && running(0) ? 0 : undefined;
   };
 
+  const streamCurrent = async (stream: string): Promise<boolean> => {
+    const leader = await streamLeader(stream);
+    if (leader === undefined) return false;
+    const reply = await jsz(leader, 'accounts=true&streams=true').catch(() => undefined);
+    const d = reply?.account_details?.flatMap((a) => a.stream_detail ?? []).find((x) => x.name === stream);
+    if (!d) return false;
+    const names = new Set(nodes.filter((_, k) => running(k)).map((n) => n.serverName));
+    return (d.cluster?.replicas ?? []).every((r) => !names.has(r.name) || r.current);
+  };
+
   for (let i = 0; i < nodes.length; i++) spawnNode(i);
   const cluster: NatsCluster = {
     nodes,
@@ -270,6 +289,9 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     jsz,
     streamLeader,
     waitStreamLeader: (stream, timeoutMs = 20_000) => waitFor(() => streamLeader(stream), timeoutMs, `a leader for stream ${stream}`, 100),
+    waitStreamCurrent: async (stream, timeoutMs = 30_000) => {
+      await waitFor(() => streamCurrent(stream), timeoutMs, `every running replica of ${stream} current`, 100);
+    },
     waitHealthy,
     logTail,
     stop: async () => {
