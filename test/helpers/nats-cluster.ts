@@ -40,6 +40,8 @@ export interface NatsClusterOptions {
   /** used in the server names (`${name}-1` …) and the cluster name */
   name?: string;
   mqtt?: NatsMqttOptions;
+  /** a node's configuration file instead of the generated one (e.g. config/nats/ with its ports rewritten) */
+  configText?: (node: NatsNode, all: readonly NatsNode[]) => string;
 }
 
 export interface NatsNode {
@@ -172,7 +174,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
       logFile: join(nodeDir, 'nats.log'),
     });
   }
-  for (const n of nodes) writeFileSync(n.configFile, configText(n, nodes, name, opts.mqtt ?? {}));
+  for (const n of nodes) writeFileSync(n.configFile, opts.configText ? opts.configText(n, nodes) : configText(n, nodes, name, opts.mqtt ?? {}));
 
   const children: (ChildProcess | undefined)[] = nodes.map(() => undefined);
   const node = (i: number): NatsNode => {
