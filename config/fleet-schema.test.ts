@@ -34,8 +34,8 @@ describe('fleet config', () => {
   });
 
   it('names the path of every problem', () => {
-    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://127.0.0.1:4222 }\n')).toEqual([
-      expect.objectContaining({ path: 'broker.url', message: expect.stringMatching(/not yet supported/) }),
+    expect(problems('fleet: { id: f1 }\nbroker: { url: "mqtt://a:1883,mqtt://b:1883" }\n')).toEqual([
+      expect.objectContaining({ path: 'broker.url', message: expect.stringMatching(/seed list/) }),
     ]);
     expect(problems('fleet: { id: f1 }\nbroker: { url: mqtt://h }\nhttp: { host: 0.0.0.0 }\n')).toEqual([expect.objectContaining({ path: 'http.token' })]);
     expect(problems('fleet: { id: f1 }\nbroker: { url: mqtt://h }\ndatabase: { url: "${DB}" }\n')).toEqual([
@@ -46,5 +46,33 @@ describe('fleet config', () => {
       'database.schema',
     ]);
     expect(problems('')[0]?.message).toMatch(/fleet\.id and broker\.url/);
+  });
+
+  it('nats:// (JetStream): a seed list, the jetstream defaults, and the keys of the other transport refused', () => {
+    const r = loadFleetConfigText('fleet: { id: f1 }\nbroker: { url: "nats://n1:4222,nats://n2:4222", jetstream: { replicas: 3 } }\n');
+    if (!r.ok) expect.fail(JSON.stringify(r.problems));
+    expect(r.config.broker.jetstream).toEqual({
+      stream: 'SHOPFLOOR_UPSTREAM',
+      stateStream: 'SHOPFLOOR_STATE',
+      replicas: 3,
+      storage: 'file',
+      retention: 'limits',
+      maxAgeS: 604_800,
+      maxBytes: -1,
+      duplicateWindowS: 120,
+      ackWaitS: 30,
+      maxAckPending: 1000,
+    });
+    expect(problems('fleet: { id: f1 }\nbroker: { url: "nats://n1:4222", mqttVersion: 4, shared: false, sessionExpiryS: 60 }\n').map((p) => p.path).sort()).toEqual([
+      'broker.mqttVersion',
+      'broker.sessionExpiryS',
+      'broker.shared',
+    ]);
+    expect(problems('fleet: { id: f1 }\nbroker: { url: mqtt://h, jetstream: {} }\n')).toEqual([expect.objectContaining({ path: 'broker.jetstream', message: expect.stringMatching(/nats:\/\/ broker only/) })]);
+    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, topicPrefix: a.b, group: g.1 }\n').map((p) => p.path)).toEqual(['broker.topicPrefix', 'broker.group']);
+    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, jetstream: { stream: S, stateStream: S, maxAgeS: 60, duplicateWindowS: 120 } }\n').map((p) => p.message)).toEqual([
+      expect.stringMatching(/must differ/),
+      expect.stringMatching(/duplicateWindowS/),
+    ]);
   });
 });

@@ -29,9 +29,9 @@ describe('shopfloor-agent fleet', () => {
   });
 
   it('a bad config names each path and exits 2 (also without --check)', async () => {
-    const r = await run(['fleet', '-c', file('bad.yaml', 'fleet: { id: f1 }\nbroker: { url: "nats://127.0.0.1:4222", group: "a b" }\nhttp: { host: 0.0.0.0 }\n')]);
+    const r = await run(['fleet', '-c', file('bad.yaml', 'fleet: { id: f1 }\nbroker: { url: "ftp://127.0.0.1:4222", group: "a b" }\nhttp: { host: 0.0.0.0 }\n')]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/broker\.url.*not yet supported/);
+    expect(r.err).toMatch(/broker\.url.*a broker URL like/);
     expect(r.err).toMatch(/broker\.group/);
     expect(r.err).toMatch(/http\.token/);
   });

@@ -11,6 +11,7 @@ import type { Baseline, Band, BenchmarkKpi } from '../kpi/index.ts';
 import { registerFleetDashboard } from './fleet-dashboard.ts';
 import { fleetBenchmarkRows, fleetKpiRows, fleetSiteBenchmarkRows, HOUR_MS, type FleetKpiQuery } from './fleet-kpis.ts';
 import type { FleetMetrics } from './fleet-metrics.ts';
+import type { ConsumerLag } from './ingest/index.ts';
 import type { AgentRecord, FleetStore, HourRecord } from './store/index.ts';
 
 export const FLEET_HTTP_DEFAULTS = {
@@ -46,6 +47,8 @@ export interface FleetHttpDeps {
   store: FleetStore;
   metrics: FleetMetrics;
   health: () => FleetHealth;
+  /** the shared consumer's backlog (JetStream), undefined with MQTT */
+  consumerLag?: () => ConsumerLag | undefined;
   benchmarks: { baselines: Record<string, Baseline>; bands: Partial<Record<BenchmarkKpi, Band>> };
   log: { error(obj: object, msg: string): void };
 }
@@ -104,6 +107,11 @@ export function agentViews(records: readonly AgentRecord[], now = Date.now()): o
   }));
 }
 
+/** The shared consumer's backlog as JSON: the same in /healthz and in each /api/agents row. */
+export function consumerView(l: ConsumerLag): object {
+  return { stream: l.stream, name: l.consumer, pending: l.pending, redelivered: l.redelivered, ackPending: l.ackPending, at: new Date(l.at).toISOString() };
+}
+
 async function readHours(store: FleetStore, from: number, to: number): Promise<HourRecord[]> {
   const max = FLEET_HTTP_DEFAULTS.maxHours;
   const hours = await store.hours(from, to, max + 1);
@@ -125,7 +133,14 @@ export async function startFleetHttp(deps: FleetHttpDeps): Promise<{ port: numbe
   // 200 with `status: degraded` like the agent's: probes read the body
   app.get('/healthz', async () => deps.health());
   app.get('/metrics', async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
-  app.get('/api/agents', async () => agentViews(await store.agents()));
+  app.get('/api/agents', async () => {
+    const views = agentViews(await store.agents());
+    // JetStream: every row also carries the group consumer's backlog as this worker last read it
+    const lag = deps.consumerLag?.();
+    if (!lag) return views;
+    const consumer = consumerView(lag);
+    return views.map((v) => ({ ...v, consumer }));
+  });
   // the plant descriptions the agents sent: sites with their zone, machines with line and product
   app.get('/api/sites', async () => {
     const [sites, machines] = await Promise.all([store.sites(), store.machines()]);

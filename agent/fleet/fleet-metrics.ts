@@ -3,6 +3,7 @@
  * module-level state: tests run two fleets in one process).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConsumerLag } from './ingest/index.ts';
 
 export class FleetMetrics {
   readonly registry = new Registry();
@@ -16,6 +17,10 @@ export class FleetMetrics {
   readonly confirmedId: Gauge<'site' | 'agent'>;
   readonly brokerConnected: Gauge;
   readonly pending: Gauge;
+  readonly consumerPending: Gauge<'stream' | 'consumer'>;
+  readonly consumerRedelivered: Gauge<'stream' | 'consumer'>;
+  readonly consumerAckPending: Gauge<'stream' | 'consumer'>;
+  private lag: () => ConsumerLag | undefined = () => undefined;
 
   constructor(labels: { fleet: string }) {
     const r = [this.registry];
@@ -31,5 +36,28 @@ export class FleetMetrics {
     this.confirmedId = new Gauge({ name: 'shopfloor_fleet_confirmed_id', help: 'Per agent: the highest id up to which everything is stored (its current instance)', labelNames: ['site', 'agent'], registers: r });
     this.brokerConnected = new Gauge({ name: 'shopfloor_fleet_broker_connected', help: '1 when the central broker is connected', registers: r });
     this.pending = new Gauge({ name: 'shopfloor_fleet_pending_messages', help: 'Messages received and not yet acknowledged (waiting for their commit)', registers: r });
+    // JetStream only (no sample with MQTT): the group consumer's info as this worker last read it
+    const labelNames = ['stream', 'consumer'] as const;
+    const lagGauge = (name: string, help: string, pick: (l: ConsumerLag) => number): Gauge<'stream' | 'consumer'> => {
+      const lag = (): ConsumerLag | undefined => this.lag();
+      return new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: r,
+        collect() {
+          const l = lag();
+          if (l) this.set({ stream: l.stream, consumer: l.consumer }, pick(l));
+        },
+      });
+    };
+    this.consumerPending = lagGauge('shopfloor_fleet_consumer_pending', 'JetStream: messages in the stream not yet delivered to any worker of the group', (l) => l.pending);
+    this.consumerRedelivered = lagGauge('shopfloor_fleet_consumer_redelivered', 'JetStream: messages delivered more than once and not yet acknowledged', (l) => l.redelivered);
+    this.consumerAckPending = lagGauge('shopfloor_fleet_consumer_ack_pending', 'JetStream: messages delivered to the group and not yet acknowledged', (l) => l.ackPending);
+  }
+
+  /** Where the consumer gauges read from (the transport's lag(), JetStream). */
+  watchConsumerLag(read: () => ConsumerLag | undefined): void {
+    this.lag = read;
   }
 }

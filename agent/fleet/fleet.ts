@@ -1,15 +1,16 @@
 /**
- * The fleet process (DESIGN.md §2 step 8, §6 "Fleet"): the broker's upstream topics → parsed
- * batches → one transaction each in the store → PUBACK → each agent's retained confirmation;
- * and the HTTP API over the store. Built from a valid fleet config; `start()` connects,
+ * The fleet process (DESIGN.md §2 step 8, §6 "Fleet"): the broker's upstream topics (MQTT or
+ * JetStream, ingest/transport.ts) → parsed batches → one transaction each in the store →
+ * acknowledgement → each agent's confirmation; and the HTTP API over the store. Built from a valid fleet config; `start()` connects,
  * `stop()` commits what it holds and releases everything.
  */
 import type { FleetConfig } from '../../config/fleet-schema.ts';
 import { Confirmer } from './confirmer.ts';
-import { startFleetHttp, type FleetHealth } from './fleet-http.ts';
+import { consumerView, startFleetHttp, type FleetHealth } from './fleet-http.ts';
 import { FleetMetrics } from './fleet-metrics.ts';
-import { FleetSubscriber, SUBSCRIBER_DEFAULTS, type BrokerState } from './fleet-subscriber.ts';
+import { createTransport, type BrokerState, type IngestTransport } from './ingest/index.ts';
 import { IngestBatcher, type IngestLog } from './ingest-batcher.ts';
+import { parseTopic } from './messages.ts';
 import { openFleetStore, redact, type CommitResult, type FleetStore } from './store/index.ts';
 
 export interface FleetLog extends IngestLog {
@@ -20,9 +21,10 @@ export class Fleet {
   readonly metrics: FleetMetrics;
   private store: FleetStore | undefined;
   private batcher: IngestBatcher | undefined;
-  private subscriber: FleetSubscriber | undefined;
+  private transport: IngestTransport | undefined;
   private confirmer: Confirmer | undefined;
   private http: { port: number; close(): Promise<void> } | undefined;
+  private stopping: Promise<void> | undefined;
   private broker: { state: BrokerState; error: string | undefined; since: number } = { state: 'connecting', error: undefined, since: Date.now() };
 
   constructor(
@@ -47,31 +49,9 @@ export class Fleet {
     const store = await openFleetStore(c.database, c.fleet.dataDir, `shopfloor-fleet-${c.fleet.id}`);
     this.store = store;
     this.log.info({ store: store.kind, database: c.database.url !== undefined ? redact(c.database.url) : c.fleet.dataDir, schema: c.database.schema }, 'fleet store open');
-    const subscriber = new FleetSubscriber(
-      {
-        url: c.broker.url,
-        clientId: `shopfloor-fleet-${c.fleet.id}`,
-        topicPrefix: c.broker.topicPrefix,
-        group: c.broker.group,
-        username: c.broker.username,
-        password: c.broker.password,
-        ca: c.broker.ca,
-        cert: c.broker.cert,
-        key: c.broker.key,
-        rejectUnauthorized: c.broker.rejectUnauthorized,
-        sessionExpiryS: c.broker.sessionExpiryS,
-        mqttVersion: c.broker.mqttVersion,
-        shared: c.broker.shared,
-        maxPending: c.ingest.maxPending,
-        ...SUBSCRIBER_DEFAULTS,
-      },
-      {
-        onMessage: (topic, payload, ack) => this.batcher?.push(topic, payload, ack),
-        onState: (state, error) => this.onBrokerState(state, error),
-      },
-    );
-    this.subscriber = subscriber;
-    this.confirmer = new Confirmer(c.broker.topicPrefix, c.ingest.confirmIntervalMs, subscriber, (instance) => store.confirmedId(instance), this.log);
+    const transport = createTransport(c);
+    this.transport = transport;
+    this.confirmer = new Confirmer(c.broker.topicPrefix, c.ingest.confirmIntervalMs, { publish: (topic, payload) => transport.publishConfirm(topic, payload) }, (instance) => store.confirmedId(instance), this.log);
     this.batcher = new IngestBatcher(store, { ...c.ingest, topicPrefix: c.broker.topicPrefix }, { metrics: this.metrics, log: this.log, onCommitted: (r) => this.onCommitted(r) });
     this.http = await startFleetHttp({
       host: c.http.host,
@@ -81,11 +61,42 @@ export class Fleet {
       store,
       metrics: this.metrics,
       health: () => this.health(),
+      consumerLag: () => this.transport?.lag?.(),
       benchmarks: c.benchmarks,
       log: this.log,
     });
-    subscriber.start();
-    this.log.info({ http: `${c.http.host}:${this.http.port}`, broker: c.broker.url, group: c.broker.group, topics: subscriber.topics }, 'fleet started');
+    this.metrics.watchConsumerLag(() => transport.lag?.());
+    try {
+      await transport.start({
+        onMessage: (topic, payload, ack) => this.onMessage(topic, payload, ack),
+        onState: (state, error) => this.onBrokerState(state, error),
+      });
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ http: `${c.http.host}:${this.http.port}`, broker: c.broker.url, group: c.broker.group, transport: transport.kind, topics: transport.subscriptions }, 'fleet started');
+  }
+
+  private onMessage(topic: string, payload: Buffer, ack: () => void): void {
+    this.batcher?.push(topic, payload, ack);
+    // a confirmation that is not retained reaches an agent coming online only when sent again
+    if (this.transport?.confirmRetained === false && topic.endsWith('/status') && payload.toString('utf8') === 'online') {
+      const t = parseTopic(this.config.broker.topicPrefix, topic);
+      if (t?.kind === 'status') void this.confirmAgain(t.site, t.agent);
+    }
+  }
+
+  /** The agent's newest instance and its committed cursor, to the Confirmer (which reads the cursor again when it sends). */
+  private async confirmAgain(site: string, agent: string): Promise<void> {
+    try {
+      const records = (await this.store?.agents()) ?? [];
+      let newest: { instance: string; confirmedId: number; lastSeen: number } | undefined;
+      for (const r of records) if (r.site === site && r.agent === agent && (!newest || r.lastSeen > newest.lastSeen)) newest = r;
+      if (newest) this.confirmer?.update(site, agent, newest.instance, newest.confirmedId);
+    } catch (err) {
+      this.log.warn({ err, site, agent }, 'could not read the agent back to confirm it again; its next commit will');
+    }
   }
 
   private onCommitted(r: CommitResult): void {
@@ -104,20 +115,31 @@ export class Fleet {
 
   health(): FleetHealth {
     const storeError = this.batcher?.lastError;
+    const lag = this.transport?.lag?.();
     const ok = this.broker.state === 'connected' && storeError === undefined;
     return {
       status: ok ? 'ok' : 'degraded',
       fleet: this.config.fleet.id,
-      broker: { state: this.broker.state, since: new Date(this.broker.since).toISOString(), error: this.broker.state === 'connected' ? null : (this.broker.error ?? null) },
+      broker: {
+        state: this.broker.state,
+        since: new Date(this.broker.since).toISOString(),
+        error: this.broker.state === 'connected' ? null : (this.broker.error ?? null),
+        ...(lag ? { consumer: consumerView(lag) } : {}),
+      },
       store: { kind: this.store?.kind ?? null, state: storeError === undefined ? 'ok' : 'failing', error: storeError ?? null, pending: this.batcher?.pending ?? 0 },
     };
   }
 
-  /** Commits what is held, publishes the waiting confirmations, disconnects and closes. */
-  async stop(): Promise<void> {
+  /** Commits what is held, publishes the waiting confirmations, disconnects and closes (once: later calls wait for the first). */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     await this.batcher?.stop();
     await this.confirmer?.flush();
-    await this.subscriber?.stop();
+    await this.transport?.stop();
     this.confirmer?.stop();
     await this.http?.close();
     await this.store?.close();

@@ -20,9 +20,10 @@
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { AgentError } from '../errors.ts';
+import { AgentError } from '../../errors.ts';
+import type { BrokerState, IngestHooks, IngestTransport } from './transport.ts';
 
-export interface SubscriberOptions {
+export interface MqttTransportOptions {
   url: string;
   clientId: string;
   topicPrefix: string;
@@ -43,14 +44,7 @@ export interface SubscriberOptions {
   connectTimeoutMs: number;
 }
 
-export const SUBSCRIBER_DEFAULTS = { reconnectMs: 1000, connectTimeoutMs: 10_000 } as const;
-
-export type BrokerState = 'connecting' | 'connected' | 'disconnected';
-
-export interface SubscriberHooks {
-  onMessage(topic: string, payload: Buffer, ack: () => void): void;
-  onState(state: BrokerState, error: string | undefined): void;
-}
+export const MQTT_TRANSPORT_DEFAULTS = { reconnectMs: 1000, connectTimeoutMs: 10_000 } as const;
 
 /** The sentinel that tells MQTT.js "no PUBACK now"; never reported as an error. */
 const DEFERRED = new Error('PUBACK deferred until the batch is committed');
@@ -59,26 +53,28 @@ interface PacketSender {
   _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode?: number }, cb?: () => void): void;
 }
 
-export class FleetSubscriber {
+export class MqttTransport implements IngestTransport {
+  readonly kind = 'mqtt';
+  readonly confirmRetained = true;
   private client: MqttClient | undefined;
+  private hooks: IngestHooks = { onMessage: () => undefined, onState: () => undefined };
   private epoch = 0;
   private lastError: string | undefined;
   private stopping = false;
   stateValue: BrokerState = 'connecting';
 
-  constructor(
-    private readonly opts: SubscriberOptions,
-    private readonly hooks: SubscriberHooks,
-  ) {}
+  constructor(private readonly opts: MqttTransportOptions) {}
 
-  get topics(): { shared: string[]; direct: string[] } {
+  get subscriptions(): { shared: string[]; direct: string[] } {
     const p = this.opts.topicPrefix;
     const g = this.opts.group;
     const share = this.opts.shared ? `$share/${g}/` : '';
     return { shared: [`${share}${p}/+/+/samples`, `${share}${p}/+/+/hours/+`], direct: [`${p}/+/+/status`, `${p}/+/+/plant`] };
   }
 
-  start(): void {
+  /** Resolves at once: MQTT.js connects and reconnects by itself and reports through onState. */
+  start(hooks: IngestHooks): Promise<void> {
+    this.hooks = hooks;
     const o = this.opts;
     const tls: Partial<IClientOptions> = {};
     try {
@@ -86,7 +82,7 @@ export class FleetSubscriber {
       if (o.cert) tls.cert = readFileSync(o.cert);
       if (o.key) tls.key = readFileSync(o.key);
     } catch (e) {
-      throw new AgentError('SFA_ERR_FLEET_BROKER', `cannot read a broker TLS file: ${(e as Error).message}`, { cause: e });
+      return Promise.reject(new AgentError('SFA_ERR_FLEET_BROKER', `cannot read a broker TLS file: ${(e as Error).message}`, { cause: e }));
     }
     const client = mqtt.connect(o.url, {
       clientId: o.clientId,
@@ -111,7 +107,7 @@ export class FleetSubscriber {
       this.epoch++;
       this.setState('connected');
       // a resumed session keeps its subscriptions; subscribing again is harmless and covers a lost one
-      client.subscribe([...this.topics.shared, ...this.topics.direct], { qos: 1 }, (err) => {
+      client.subscribe([...this.subscriptions.shared, ...this.subscriptions.direct], { qos: 1 }, (err) => {
         if (err) this.lastError = `subscribe failed: ${err.message}`;
       });
     });
@@ -129,6 +125,7 @@ export class FleetSubscriber {
       // on receipt, and agents with `confirm: fleet` still resend what the fleet did not commit
       if (packet.qos === 0 || this.opts.mqttVersion === 4) this.hooks.onMessage(topic, message, () => undefined);
     });
+    return Promise.resolve();
   }
 
   private puback(epoch: number, messageId: number | undefined): void {
@@ -137,7 +134,8 @@ export class FleetSubscriber {
     (c as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 });
   }
 
-  publish(topic: string, payload: string): void {
+  /** Retained: an agent that subscribes later gets the latest at once. */
+  publishConfirm(topic: string, payload: string): void {
     this.client?.publish(topic, payload, { qos: 1, retain: true });
   }
 
