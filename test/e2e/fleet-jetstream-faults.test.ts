@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mosquitto, uniqueTopicPrefix, waitFor } from '../helpers/index.ts';
 import { natsServer, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.ts';
 import { wireConnect, type WireClient } from '../helpers/nats-wire.ts';
-import { agentHealth } from './fleet-agents-helpers.ts';
+import { agentHealth, type FleetChild } from './fleet-agents-helpers.ts';
 import { Rig } from './fleet-agents-rig.ts';
 import { privatePostgresMissing, startPrivatePostgres, type PrivatePostgres } from './private-postgres.ts';
 
@@ -65,7 +65,6 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
       fleetBatchMs: 400,
     });
     await rig.start();
-    nc = await wireConnect(c.natsUrls.join(','));
   }, 120_000);
 
   afterAll(async () => {
@@ -75,7 +74,23 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
     pgsql?.close();
   });
 
-  const consumer = async (): Promise<ConsumerInfo> => (nc as WireClient).api<ConsumerInfo>(`$JS.API.CONSUMER.INFO.${STREAM}.${(rig as Rig).group}`, undefined, 3_000);
+  /** a worker's messages received and not yet acknowledged (its /metrics) */
+  const held = async (f: FleetChild): Promise<number> => {
+    const text = await fetch(`http://127.0.0.1:${f.s.port}/metrics`)
+      .then((res) => res.text())
+      .catch(() => '');
+    return Number(/^shopfloor_fleet_pending_messages(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  /** the group's consumer, asked through a node that runs (the one asked before may have been killed) */
+  const consumer = async (): Promise<ConsumerInfo> => {
+    const c = cluster as NatsCluster;
+    if (!nc || nc.closed()) {
+      nc?.close();
+      const at = c.nodes.findIndex((n) => c.running(n.index));
+      nc = await wireConnect(c.natsUrls[at] as string);
+    }
+    return nc.api<ConsumerInfo>(`$JS.API.CONSUMER.INFO.${STREAM}.${(rig as Rig).group}`, undefined, 3_000);
+  };
 
   it('(a) the work stream\'s leader node killed mid-stream and restarted', { timeout: 90_000 }, async ({ skip }) => {
     if (!ready) skip();
@@ -84,11 +99,11 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
     await r.publish(20);
     const leader = await c.waitStreamLeader(STREAM);
     const before = r.published;
-    const publishing = r.publish(150, 10);
-    // a third of the way in, with the fleet confirming as it goes
-    await waitFor(() => r.published >= before + 8 * 50, 30_000, 'a third published', 20);
-    expect((await agentHealth(r.agents[0]?.port as number)).upstream.confirmedId ?? 0).toBeGreaterThan(before);
+    const publishing = r.publish(150, 20);
+    // killed while the fleet stores and confirms the new samples, and the agents still publish
+    await waitFor(async () => ((await agentHealth(r.agents[0]?.port as number)).upstream.confirmedId ?? 0) > before, 30_000, 'the new samples confirmed as they flow', 20);
     await c.kill(leader);
+    expect(r.published, 'still publishing at the kill').toBeLessThan(before + 8 * 150);
     // the two others elect a new leader and the work goes on
     const next = await waitFor(async () => {
       const l = await c.streamLeader(STREAM);
@@ -104,26 +119,27 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
   it('(b) a worker killed with SIGKILL holding an unacknowledged batch: it is delivered again to the other', { timeout: 90_000 }, async ({ skip }) => {
     if (!ready) skip();
     const r = rig as Rig;
+    const victim = r.fleets[0] as FleetChild;
     const publishing = r.publish(150, 5);
-    // killed while it holds messages (delivered, not yet committed and acknowledged)
-    await waitFor(async () => ((await consumer()).num_ack_pending ?? 0) > 0, 20_000, 'messages delivered and not yet acknowledged', 10);
-    await r.fleets[0]?.kill('SIGKILL');
     let redelivered = 0;
     const poll = setInterval(() => {
       void consumer()
         .then((ci) => (redelivered = Math.max(redelivered, ci.num_redelivered ?? 0)))
         .catch(() => undefined);
-    }, 100);
+    }, 50);
     try {
+      // killed the moment it holds messages it received and has not committed (nor acknowledged)
+      await waitFor(async () => (await held(victim)) > 0, 20_000, `${victim.s.id} holding unacknowledged messages`, 5);
+      await victim.kill('SIGKILL');
       await publishing;
       // the survivor alone stores everything, the killed one's share included
       await r.expectAllOnce(60_000);
+      expect(redelivered, 'messages JetStream delivered again after the ack wait').toBeGreaterThan(0);
+      expect(await r.fleets[1]?.healthy()).toBe(true);
     } finally {
       clearInterval(poll);
+      await r.restartFleet(0);
     }
-    expect(redelivered, 'messages JetStream delivered again after the ack wait').toBeGreaterThan(0);
-    expect(await r.fleets[1]?.healthy()).toBe(true);
-    await r.restartFleet(0);
   });
 
   it('(c) PostgreSQL restarted mid-stream', { timeout: 90_000 }, async ({ skip }) => {

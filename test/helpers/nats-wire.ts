@@ -21,6 +21,8 @@ export interface WireClient {
   /** request with a JSON body, JSON reply */
   api<T>(subject: string, body?: unknown, timeoutMs?: number): Promise<T>;
   flush(): Promise<void>;
+  /** true once the connection is gone (no reconnect: open a new client) */
+  closed(): boolean;
   close(): void;
 }
 
@@ -77,6 +79,9 @@ export async function wireConnect(url: string, timeoutMs = 5_000): Promise<WireC
   sock.on('error', (e) => {
     failed = e;
   });
+  sock.on('close', () => {
+    failed ??= new Error(`NATS connection to ${url} closed`);
+  });
   await ready;
 
   const inbox = `_INBOX.${randomBytes(8).toString('hex')}`;
@@ -123,6 +128,7 @@ export async function wireConnect(url: string, timeoutMs = 5_000): Promise<WireC
         pongs.push(resolve);
         sock.write('PING\r\n');
       }),
+    closed: () => sock.destroyed || sock.readyState === 'closed',
     close: () => {
       sock.destroy();
     },
