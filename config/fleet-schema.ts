@@ -44,7 +44,7 @@ export const jetstreamSchema = z.strictObject({
   duplicateWindowS: z.number().int().min(1).max(86_400).default(120),
   /** a message delivered and not acknowledged this long is delivered again (to any worker), s */
   ackWaitS: z.number().int().min(1).max(3600).default(30),
-  /** messages delivered and not yet acknowledged across all workers of the group */
+  /** messages delivered and not yet acknowledged across all workers of the group: at least ingest.maxPending × workers, or some workers wait */
   maxAckPending: z.number().int().min(1).max(1_000_000).default(1000),
 });
 
@@ -63,7 +63,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 export const fleetConfigSchema = z
   .strictObject({
     fleet: z.strictObject({
-      /** names this fleet process: its MQTT client id (persistent session) is `shopfloor-fleet-<id>` */
+      /** names this fleet process: its MQTT client id (persistent session), or its NATS connection name, is `shopfloor-fleet-<id>` */
       id,
       dataDir: z.string().min(1).default('./fleet-data'),
       logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

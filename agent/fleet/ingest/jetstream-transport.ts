@@ -18,6 +18,11 @@
  * (nats-server 2.9) carry no usable id — only an `Nmqtt-Pub` header with their QoS — so they,
  * like a redelivery, are de-duplicated by the store's keys (instance, id).
  *
+ * The listener acknowledges an agent's QoS 1 publish (PUBACK) without waiting for a stream to
+ * store it: a message published while the work stream has no leader (a node killed, an
+ * election under way) is acknowledged and lost. Agents on JetStream therefore run
+ * `upstream.confirm: fleet`, which resends what the fleet has not confirmed.
+ *
  * Confirmations are core NATS publishes on `{p}.{site}.{agent}.confirm`: an agent subscribed
  * over the MQTT listener receives them (at QoS 0), and NATS retains none, so `confirmRetained`
  * is false and the fleet sends an agent its confirmation again when the agent comes online.

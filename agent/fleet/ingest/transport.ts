@@ -45,8 +45,9 @@ export interface IngestTransport {
   readonly confirmRetained: boolean;
   /**
    * Connects and starts delivering. Resolves once connected or, while the broker cannot be
-   * reached, at once (it keeps trying and reports through onState); rejects on a setting the
-   * broker cannot take (SFA_ERR_FLEET_BROKER).
+   * reached, without waiting for it (MQTT at once, JetStream after its connect timeout); it keeps
+   * trying and reports through onState. Rejects on a setting the broker refuses
+   * (SFA_ERR_FLEET_BROKER), e.g. a JetStream stream with other replicas.
    */
   start(hooks: IngestHooks): Promise<void>;
   /** Sends an agent its confirmation (`{p}/{site}/{agent}/confirm`, MQTT form); never throws. */
