@@ -62,7 +62,9 @@ export class Rig {
     for (const w of ['a', 'b']) {
       this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort(), batchMs: this.o.fleetBatchMs ?? 50, ...(this.o.fleetMaxPending ? { maxPending: this.o.fleetMaxPending } : {}), ...(this.o.fleetJetstream ? { jetstream: this.o.fleetJetstream } : {}) }));
     }
-    await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200);
+    await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200).catch((e: Error) => {
+      throw new Error(`${e.message}\n${this.fleets.map((f) => `--- ${f.s.id} ---\n${f.output.slice(-3000)}`).join('\n')}`);
+    });
     const started = await Promise.all(
       this.sites.map((site, i) => {
         const s: SiteSetup = { site, agent: `edge-${site}`, dir: join(this.o.dir, site), upstreamUrl: this.o.upstreamUrl?.(i) ?? this.o.brokerUrl, prefix: this.o.prefix, sourceUrl: MOSQUITTO_URL, sourcePrefix: this.o.sourcePrefix, confirmTimeoutS: 2, retainDays: 0.00005, batchSize: 20 };

@@ -3,7 +3,8 @@
  * (never 4222, a system one may run there), each with JetStream (store in a temp folder), an MQTT
  * listener, a monitoring port and, for 3 nodes, cluster routes to the others. kill(i) is SIGKILL;
  * restart(i) starts the node again on the same ports and store. Readiness is read from the
- * monitoring endpoints (/healthz and /jsz), so this helper needs no NATS client.
+ * monitoring endpoints (/healthz, /routez, /jsz) and, once they agree, from the JetStream API
+ * answering a client of each node (nats-wire.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IN_CI, waitFor, type Requirement } from './peers.ts';
+import { wireConnect } from './nats-wire.ts';
 
 export const NATS_SERVER_BIN = process.env.SFA_TEST_NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
@@ -75,7 +77,7 @@ export interface NatsCluster {
   waitStreamLeader(stream: string, timeoutMs?: number): Promise<number>;
   /** waits until the stream has a leader and every running replica reports itself current */
   waitStreamCurrent(stream: string, timeoutMs?: number): Promise<void>;
-  /** waits until every running node is up: JetStream enabled, routes to the others, a meta leader known */
+  /** waits until every running node is up: JetStream enabled, routes to the others, a meta leader known, the JetStream API answering */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** the last lines of node i's log, for failure messages */
   logTail(i: number, lines?: number): string;
@@ -218,10 +220,25 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     }
   };
 
+  /** the JetStream API answers a client of node i ($JS.API.INFO without an error) */
+  const jsApiAnswers = async (i: number): Promise<boolean> => {
+    const nc = await wireConnect(node(i).natsUrl, 2_000).catch(() => undefined);
+    if (!nc) return false;
+    try {
+      const r = await nc.api<{ error?: unknown }>('$JS.API.INFO', undefined, 2_000);
+      return r.error === undefined;
+    } catch {
+      return false;
+    } finally {
+      nc.close();
+    }
+  };
+
   const waitHealthy = async (timeoutMs = 30_000): Promise<void> => {
     try {
       await waitFor(async () => {
         for (let i = 0; i < nodes.length; i++) if (running(i) && !(await nodeHealthy(i))) return false;
+        for (let i = 0; i < nodes.length; i++) if (running(i) && !(await jsApiAnswers(i))) return false;
         return true;
       }, timeoutMs, 'every running nats-server healthy', 100);
     } catch (e) {
