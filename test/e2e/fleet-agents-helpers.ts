@@ -110,6 +110,8 @@ export interface FleetProcSetup {
   batchMs?: number;
   /** the broker's Receive Maximum towards the fleet (a small one keeps a queue at the broker) */
   maxPending?: number;
+  /** with a nats:// brokerUrl: the inside of the `broker.jetstream` block (`stream: W, replicas: 3, …`) */
+  jetstream?: string;
 }
 
 /** `shopfloor-agent fleet` in a child process; stderr is kept for failure messages. */
@@ -122,7 +124,7 @@ export class FleetChild {
     writeFileSync(
       file,
       `fleet: { id: ${s.id}, dataDir: "${s.dataDir}", logLevel: warn }\n` +
-        `broker: { url: "${s.brokerUrl}", topicPrefix: "${s.prefix}", group: ${s.group}, sessionExpiryS: 600 }\n` +
+        `broker: { url: "${s.brokerUrl}", topicPrefix: "${s.prefix}", group: ${s.group}${s.brokerUrl.startsWith('nats://') ? '' : ', sessionExpiryS: 600'}${s.jetstream ? `, jetstream: { ${s.jetstream} }` : ''} }\n` +
         `database: { url: "${s.dbUrl}", schema: ${s.schema} }\n` +
         `http: { port: ${s.port} }\n` +
         `ingest: { batchMs: ${s.batchMs ?? 50}, confirmIntervalMs: 50${s.maxPending ? `, maxPending: ${s.maxPending}` : ''} }\n`,

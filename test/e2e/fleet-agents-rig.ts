@@ -25,8 +25,12 @@ export interface RigOptions {
   /** the fleets' ingest batch time (a long one keeps messages queued at the broker) */
   fleetBatchMs?: number;
   fleetMaxPending?: number;
-  /** site i's upstream URL, when not the central broker (a proxy the test cuts) */
+  /** site i's upstream URL, when not the central broker (a proxy the test cuts, a NATS MQTT listener) */
   upstreamUrl?: (i: number) => string | undefined;
+  /** the sites, one agent each (default site-1, site-2) */
+  sites?: string[];
+  /** with a nats:// brokerUrl: the fleets' `broker.jetstream` block, inside the braces */
+  fleetJetstream?: string;
 }
 
 export interface RigAgent {
@@ -46,16 +50,23 @@ export class Rig {
   published = 0;
   private tick = 0;
 
-  constructor(readonly o: RigOptions) {}
+  readonly sites: string[];
+  readonly group = `g${Math.random().toString(36).slice(2, 10)}`;
+
+  constructor(readonly o: RigOptions) {
+    this.sites = o.sites ?? SITES;
+  }
 
   async start(): Promise<void> {
-    const group = `g${Math.random().toString(36).slice(2, 10)}`;
+    const group = this.group;
     for (const w of ['a', 'b']) {
-      this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort(), batchMs: this.o.fleetBatchMs ?? 50, ...(this.o.fleetMaxPending ? { maxPending: this.o.fleetMaxPending } : {}) }));
+      this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort(), batchMs: this.o.fleetBatchMs ?? 50, ...(this.o.fleetMaxPending ? { maxPending: this.o.fleetMaxPending } : {}), ...(this.o.fleetJetstream ? { jetstream: this.o.fleetJetstream } : {}) }));
     }
-    await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200);
+    await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200).catch((e: Error) => {
+      throw new Error(`${e.message}\n${this.fleets.map((f) => `--- ${f.s.id} ---\n${f.output.slice(-3000)}`).join('\n')}`);
+    });
     const started = await Promise.all(
-      SITES.map((site, i) => {
+      this.sites.map((site, i) => {
         const s: SiteSetup = { site, agent: `edge-${site}`, dir: join(this.o.dir, site), upstreamUrl: this.o.upstreamUrl?.(i) ?? this.o.brokerUrl, prefix: this.o.prefix, sourceUrl: MOSQUITTO_URL, sourcePrefix: this.o.sourcePrefix, confirmTimeoutS: 2, retainDays: 0.00005, batchSize: 20 };
         return startAgent(s).then((r) => ({ s, ...r }));
       }),
@@ -74,13 +85,13 @@ export class Rig {
     try {
       for (let k = 0; k < n; k++, this.tick++) {
         const t = this.tick;
-        for (const site of SITES) {
+        for (const site of this.sites) {
           for (const m of ['m1', 'm2']) {
             const reading = { ts: Date.now(), energy: t / 10, total: t, scrap: Math.floor(t / 9), state: t % 30 < 20 ? 'running' : 'idle' };
             await src.publishAsync(`${this.o.sourcePrefix}/${site}/${m}/telemetry`, JSON.stringify(reading), { qos: 1 });
           }
         }
-        this.published += 8;
+        this.published += 8; // per agent: 2 machines × 4 fields
         if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       }
     } finally {
@@ -137,9 +148,10 @@ export class Rig {
       await a.child.exitAfter('SIGTERM');
     }
     for (const f of this.fleets) await f.kill('SIGTERM');
-    const c = await mqttClient(this.o.brokerUrl).catch(() => undefined);
+    // a NATS cluster of the test's own goes with the test: nothing retained to clear, no sessions
+    const c = this.o.brokerUrl.startsWith('nats://') ? undefined : await mqttClient(this.o.brokerUrl).catch(() => undefined);
     if (c) {
-      for (const site of SITES) for (const t of ['status', 'plant', 'confirm']) await c.publishAsync(`${this.o.prefix}/${site}/edge-${site}/${t}`, '', { qos: 1, retain: true });
+      for (const site of this.sites) for (const t of ['status', 'plant', 'confirm']) await c.publishAsync(`${this.o.prefix}/${site}/edge-${site}/${t}`, '', { qos: 1, retain: true });
       await c.endAsync();
       // the fleets' persistent sessions end with the test
       for (const f of this.fleets) await (await mqtt.connectAsync(this.o.brokerUrl, { clientId: `shopfloor-fleet-${f.s.id}`, clean: true, protocolVersion: 5 })).endAsync();

@@ -3,7 +3,8 @@
  * (never 4222, a system one may run there), each with JetStream (store in a temp folder), an MQTT
  * listener, a monitoring port and, for 3 nodes, cluster routes to the others. kill(i) is SIGKILL;
  * restart(i) starts the node again on the same ports and store. Readiness is read from the
- * monitoring endpoints (/healthz?js-enabled=true and /jsz), so this helper needs no NATS client.
+ * monitoring endpoints (/healthz, /routez, /jsz) and, once they agree, from the JetStream API
+ * answering a client of each node (nats-wire.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IN_CI, waitFor, type Requirement } from './peers.ts';
+import { wireConnect } from './nats-wire.ts';
 
 export const NATS_SERVER_BIN = process.env.SFA_TEST_NATS_SERVER ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
@@ -40,6 +42,8 @@ export interface NatsClusterOptions {
   /** used in the server names (`${name}-1` …) and the cluster name */
   name?: string;
   mqtt?: NatsMqttOptions;
+  /** a node's configuration file instead of the generated one (e.g. config/nats/ with its ports rewritten) */
+  configText?: (node: NatsNode, all: readonly NatsNode[]) => string;
 }
 
 export interface NatsNode {
@@ -71,7 +75,9 @@ export interface NatsCluster {
   /** the index of the node leading the stream (as seen by the running nodes), undefined when none */
   streamLeader(stream: string): Promise<number | undefined>;
   waitStreamLeader(stream: string, timeoutMs?: number): Promise<number>;
-  /** waits until every running node reports healthy JetStream (meta leader known, its streams current) */
+  /** waits until the stream has a leader and every running replica reports itself current */
+  waitStreamCurrent(stream: string, timeoutMs?: number): Promise<void>;
+  /** waits until every running node is up: JetStream enabled, routes to the others, a meta leader known, the JetStream API answering */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** the last lines of node i's log, for failure messages */
   logTail(i: number, lines?: number): string;
@@ -170,7 +176,7 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
       logFile: join(nodeDir, 'nats.log'),
     });
   }
-  for (const n of nodes) writeFileSync(n.configFile, configText(n, nodes, name, opts.mqtt ?? {}));
+  for (const n of nodes) writeFileSync(n.configFile, opts.configText ? opts.configText(n, nodes) : configText(n, nodes, name, opts.mqtt ?? {}));
 
   const children: (ChildProcess | undefined)[] = nodes.map(() => undefined);
   const node = (i: number): NatsNode => {
@@ -193,13 +199,20 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     children[i] = c;
   };
 
-  /** healthy: /healthz?js-enabled=true answers 200 and, in a cluster, /jsz names a meta leader */
+  /**
+   * up: JetStream enabled (/healthz?js-enabled-only=true), routes to every other running node, and
+   * in a cluster a meta leader known. Not the full /healthz: in 2.9 it stays 503 while any replica of
+   * any stream or consumer (the listener's per-server $MQTT_rmsgs consumers too) is behind.
+   */
   const nodeHealthy = async (i: number): Promise<boolean> => {
     if (!running(i)) return false;
     try {
-      const h = await httpJson<{ status?: string }>(node(i).httpPort, '/healthz?js-enabled=true');
+      const h = await httpJson<{ status?: string }>(node(i).httpPort, '/healthz?js-enabled-only=true');
       if (h.status !== 200) return false;
       if (nodes.length === 1) return true;
+      const others = nodes.filter((_, k) => k !== i && running(k)).length;
+      const r = await httpJson<{ num_routes?: number }>(node(i).httpPort, '/routez');
+      if ((r.body?.num_routes ?? 0) < others) return false;
       const j = await httpJson<JszReply>(node(i).httpPort, '/jsz');
       return Boolean(j.body?.meta_cluster?.leader);
     } catch {
@@ -207,10 +220,25 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     }
   };
 
+  /** the JetStream API answers a client of node i ($JS.API.INFO without an error) */
+  const jsApiAnswers = async (i: number): Promise<boolean> => {
+    const nc = await wireConnect(node(i).natsUrl, 2_000).catch(() => undefined);
+    if (!nc) return false;
+    try {
+      const r = await nc.api<{ error?: unknown }>('$JS.API.INFO', undefined, 2_000);
+      return r.error === undefined;
+    } catch {
+      return false;
+    } finally {
+      nc.close();
+    }
+  };
+
   const waitHealthy = async (timeoutMs = 30_000): Promise<void> => {
     try {
       await waitFor(async () => {
         for (let i = 0; i < nodes.length; i++) if (running(i) && !(await nodeHealthy(i))) return false;
+        for (let i = 0; i < nodes.length; i++) if (running(i) && !(await jsApiAnswers(i))) return false;
         return true;
       }, timeoutMs, 'every running nats-server healthy', 100);
     } catch (e) {
@@ -253,6 +281,16 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     return nodes.length === 1 && running(0) ? 0 : undefined;
   };
 
+  const streamCurrent = async (stream: string): Promise<boolean> => {
+    const leader = await streamLeader(stream);
+    if (leader === undefined) return false;
+    const reply = await jsz(leader, 'accounts=true&streams=true').catch(() => undefined);
+    const d = reply?.account_details?.flatMap((a) => a.stream_detail ?? []).find((x) => x.name === stream);
+    if (!d) return false;
+    const names = new Set(nodes.filter((_, k) => running(k)).map((n) => n.serverName));
+    return (d.cluster?.replicas ?? []).every((r) => !names.has(r.name) || r.current);
+  };
+
   for (let i = 0; i < nodes.length; i++) spawnNode(i);
   const cluster: NatsCluster = {
     nodes,
@@ -270,6 +308,9 @@ export async function startNatsCluster(opts: NatsClusterOptions): Promise<NatsCl
     jsz,
     streamLeader,
     waitStreamLeader: (stream, timeoutMs = 20_000) => waitFor(() => streamLeader(stream), timeoutMs, `a leader for stream ${stream}`, 100),
+    waitStreamCurrent: async (stream, timeoutMs = 30_000) => {
+      await waitFor(() => streamCurrent(stream), timeoutMs, `every running replica of ${stream} current`, 100);
+    },
     waitHealthy,
     logTail,
     stop: async () => {
