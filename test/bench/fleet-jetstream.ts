@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo } from '@nats-io/jetstream';
 import { PG_TEST_URL } from '../helpers/fleet-messages.ts';
 import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.ts';
 import { freePort } from '../e2e/fleet-agents-ports.ts';
@@ -36,7 +36,7 @@ interface Worker {
   output: string;
 }
 
-function startWorker(o: { id: string; dir: string; natsUrl: string; replicas: number; prefix: string; group: string; schema: string; port: number; maxPending: number }): Worker {
+function startWorker(o: { id: string; dir: string; natsUrl: string; replicas: number; prefix: string; group: string; schema: string; port: number; maxPending: number; nodeArgs: readonly string[] }): Worker {
   mkdirSync(o.dir, { recursive: true });
   const file = join(o.dir, `${o.id}.yaml`);
   writeFileSync(
@@ -47,10 +47,18 @@ function startWorker(o: { id: string; dir: string; natsUrl: string; replicas: nu
       `http: { port: ${o.port} }\n` +
       `ingest: { batchMs: 50, maxPending: ${o.maxPending}, confirmIntervalMs: 200 }\n`,
   );
-  const w: Worker = { proc: spawn(process.execPath, [CLI, 'fleet', '-c', file], { env: { ...process.env, SFA_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }), port: o.port, output: '' };
+  const w: Worker = { proc: spawn(process.execPath, [...o.nodeArgs, CLI, 'fleet', '-c', file], { env: { ...process.env, SFA_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }), port: o.port, output: '' };
   w.proc.stdout?.on('data', (d: Buffer) => (w.output += d.toString()));
   w.proc.stderr?.on('data', (d: Buffer) => (w.output += d.toString()));
   return w;
+}
+
+/** SIGTERM, then up to 10 s for the process to exit (a CPU profile is written at exit). */
+async function stopGently(w: Worker): Promise<void> {
+  if (w.proc.exitCode !== null || w.proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => w.proc.once('exit', () => r()));
+  w.proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 10_000))]);
 }
 
 async function healthy(w: Worker): Promise<boolean> {
@@ -74,7 +82,21 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
  * One measurement: `payloads` (agent-shaped samples messages of instance `instance`, `total`
  * samples, ids 1…total) stored by `workers` worker processes into a schema of its own.
  */
-export async function jetstreamIngest(o: { workers: 1 | 2; nodes: 1 | 3; dir: string; schema: string; instance: string; payloads: readonly { firstId: number; body: Buffer }[]; total: number }): Promise<JetStreamRun> {
+export async function jetstreamIngest(o: {
+  workers: 1 | 2;
+  nodes: 1 | 3;
+  dir: string;
+  schema: string;
+  instance: string;
+  payloads: readonly { firstId: number; body: Buffer }[];
+  total: number;
+  /** ingest.maxPending of each worker (100 by default, as the MQTT path's bench) */
+  maxPending?: number;
+  /** extra node flags of the worker processes (e.g. `--cpu-prof`: the workers are then stopped with SIGTERM, so the profile is written) */
+  nodeArgs?: readonly string[];
+  /** called every 100 ms while ingesting with the consumer's info (ms since the clock started) */
+  trace?: (t: number, ci: ConsumerInfo) => void;
+}): Promise<JetStreamRun> {
   const prefix = `benchjs${process.pid}${Date.now().toString(36)}`;
   const group = 'bench';
   let cluster: NatsCluster | undefined;
@@ -86,7 +108,7 @@ export async function jetstreamIngest(o: { workers: 1 | 2; nodes: 1 | 3; dir: st
     const replicas = o.nodes;
     const natsUrl = cluster.natsUrls.join(',');
     for (let i = 1; i <= o.workers; i++) {
-      workers.push(startWorker({ id: `${prefix}-w${i}`, dir: join(o.dir, `w${i}`), natsUrl, replicas, prefix, group, schema: o.schema, port: await freePort(), maxPending: 100 }));
+      workers.push(startWorker({ id: `${prefix}-w${i}`, dir: join(o.dir, `w${i}`), natsUrl, replicas, prefix, group, schema: o.schema, port: await freePort(), maxPending: o.maxPending ?? 100, nodeArgs: o.nodeArgs ?? [] }));
     }
     // process start, module loading and the streams' creation are not ingest: every worker pulls before the clock starts
     await until('every worker healthy', async () => (await Promise.all(workers.map((w) => healthy(w)))).every(Boolean), 60_000, workers);
@@ -96,16 +118,37 @@ export async function jetstreamIngest(o: { workers: 1 | 2; nodes: 1 | 3; dir: st
     };
     const nc = await connect({ servers: natsUrl });
     const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    let done = false;
     const t0 = performance.now();
-    await Promise.all(o.payloads.map((p) => js.publish(`${prefix}.site-a.edge-1.samples`, p.body, { msgID: `${o.instance}:${p.firstId}` })));
-    const published = performance.now();
-    await nc.close();
-    await until('every sample confirmed', confirmed, 300_000, workers);
-    const stored = o.total / ((performance.now() - t0) / 1000);
+    const trace = o.trace;
+    const tracing = trace
+      ? (async () => {
+          while (!done) {
+            const ci = await jsm.consumers.info('SHOPFLOOR_UPSTREAM', group).catch(() => undefined);
+            if (ci) trace(performance.now() - t0, ci);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })()
+      : undefined;
+    let published = t0;
+    let end = t0;
+    try {
+      await Promise.all(o.payloads.map((p) => js.publish(`${prefix}.site-a.edge-1.samples`, p.body, { msgID: `${o.instance}:${p.firstId}` })));
+      published = performance.now();
+      await until('every sample confirmed', confirmed, 300_000, workers);
+      end = performance.now();
+    } finally {
+      done = true;
+      await tracing;
+      await nc.close();
+    }
+    const stored = o.total / ((end - t0) / 1000);
     const n = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${o.schema}".samples WHERE instance = $1`, [o.instance]);
     if (Number(n.rows[0]?.n) !== o.total) throw new Error(`the JetStream fleet stored ${n.rows[0]?.n} rows of ${o.total}`);
     return { stored, publishS: (published - t0) / 1000 };
   } finally {
+    if (o.nodeArgs?.length) await Promise.all(workers.map((w) => stopGently(w)));
     for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
     await db.end();
     await cluster?.stop();
