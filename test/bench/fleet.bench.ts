@@ -15,6 +15,11 @@
  * the ratio to raw COPY of that run (quoted as the median of the per-run ratios: the machine is
  * shared and noisy), and where the CPU went (µs per sample: fleet, publisher, the fleet's
  * PostgreSQL backends).
+ *
+ * With nats-server installed, each run also measures the JetStream path (fleet-jetstream.ts) on
+ * the same batches: 1 node with replicas 1 and 1 or 2 worker processes, and a 3-node cluster with
+ * replicas 3 and 2 workers; the workers are child processes (the MQTT path's fleet runs in this
+ * process, its publisher in a child).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +32,8 @@ import { INGEST_DEFAULTS } from '../../agent/fleet/ingest-batcher.ts';
 import { dropSchema, PG_TEST_URL, samplesMessage, testSchema } from '../helpers/fleet-messages.ts';
 import { agentClient, endSession, startFleet } from '../helpers/fleet-peers.ts';
 import { MOSQUITTO_URL, tcpReachable, uniqueTopicPrefix } from '../helpers/peers.ts';
+import { natsServer } from '../helpers/nats-cluster.ts';
+import { jetstreamIngest } from './fleet-jetstream.ts';
 import type { PublisherReply, PublisherRequest, PublisherSetup } from './fleet-publisher.ts';
 import { median, type BenchFigure } from './harness.ts';
 
@@ -130,7 +137,28 @@ async function cpuPerSample(db: pg.Client, appName: string, rows: number, phase:
   return `fleet process ${per(used.user + used.system)}, publisher ${per(publisherUs)}, fleet's PostgreSQL backends ${per(pgS * 1e6)} µs CPU/sample`;
 }
 
-async function once(): Promise<{ stored: number; copy: number; replay: number; p95: number; ingestCpu: string; replayCpu: string }> {
+interface JetStreamFigures {
+  /** samples/s: 1 node (replicas 1) with 1 and 2 workers, 3 nodes (replicas 3) with 2 workers */
+  n1w1: number;
+  n1w2: number;
+  n3w2: number;
+}
+
+/** The JetStream path (fleet-jetstream.ts) on the same batches, each variant into a schema of its own. */
+async function jetstreamFigures(dir: string, messages: readonly ReturnType<typeof samplesMessage>[]): Promise<JetStreamFigures> {
+  const payloads = messages.map((m) => ({ firstId: m.firstId, body: Buffer.from(JSON.stringify(m)) }));
+  const one = async (workers: 1 | 2, nodes: 1 | 3): Promise<number> => {
+    const schema = testSchema('benchjs');
+    try {
+      return (await jetstreamIngest({ workers, nodes, dir: mkdtempSync(join(dir, 'js-')), schema, instance: 'bench', payloads, total: BATCHES * PER_BATCH })).stored;
+    } finally {
+      await dropSchema(schema);
+    }
+  };
+  return { n1w1: await one(1, 1), n1w2: await one(2, 1), n3w2: await one(2, 3) };
+}
+
+async function once(withJetStream: boolean): Promise<{ stored: number; copy: number; replay: number; p95: number; ingestCpu: string; replayCpu: string; js: JetStreamFigures | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), 'sfa-bench-fleet-'));
   const s = { id: `bench-${process.pid}-${Date.now().toString(36)}`, prefix: uniqueTopicPrefix('bench-fleet'), group: 'bench', dataDir: dir, schema: testSchema('bench'), ingest: 'batchMs: 50, maxPending: 100, confirmIntervalMs: 200' };
   let fleet: Fleet | undefined;
@@ -184,7 +212,8 @@ async function once(): Promise<{ stored: number; copy: number; replay: number; p
       lat.push(performance.now() - t);
     }
     lat.sort((a, b) => a - b);
-    return { stored, copy, replay, p95: (lat[Math.ceil(0.95 * lat.length) - 1] as number) / 1000, ingestCpu, replayCpu };
+    const js = withJetStream ? await jetstreamFigures(dir, messages) : undefined;
+    return { stored, copy, replay, p95: (lat[Math.ceil(0.95 * lat.length) - 1] as number) / 1000, ingestCpu, replayCpu, js };
   } finally {
     await publisher?.end();
     await agent.endAsync();
@@ -202,18 +231,27 @@ export async function run(): Promise<BenchFigure[]> {
     console.warn('fleet bench skipped: needs Mosquitto on 1883 and PostgreSQL on 5432 (database test)');
     return [];
   }
+  const withJetStream = (await natsServer()).available;
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await once();
+    const r = await once(withJetStream);
     runs.push(r);
     // every run's figures: the machine is shared and noisy, the per-run ratio is what compares
-    console.error(`fleet run ${i + 1}: fleet ${Math.round(r.stored)}/s, raw COPY ${Math.round(r.copy)}/s, ratio ${(r.stored / r.copy).toFixed(2)}, replay ${Math.round(r.replay)}/s, p95 ${r.p95.toFixed(3)} s\n  ingest: ${r.ingestCpu}\n  replay: ${r.replayCpu}`);
+    const js = r.js ? `\n  JetStream: 1 node 1 worker ${Math.round(r.js.n1w1)}/s, 1 node 2 workers ${Math.round(r.js.n1w2)}/s, 3 nodes R3 2 workers ${Math.round(r.js.n3w2)}/s` : '';
+    console.error(`fleet run ${i + 1}: fleet ${Math.round(r.stored)}/s, raw COPY ${Math.round(r.copy)}/s, ratio ${(r.stored / r.copy).toFixed(2)}, replay ${Math.round(r.replay)}/s, p95 ${r.p95.toFixed(3)} s\n  ingest: ${r.ingestCpu}\n  replay: ${r.replayCpu}${js}`);
   }
   const copy = median(runs.map((r) => r.copy));
+  const jsRuns = runs.flatMap((r) => (r.js ? [{ ...r.js, copy: r.copy }] : []));
+  const jsFigures: BenchFigure[] = jsRuns.length === 0 ? [] : [
+    { figure: 'fleet JetStream, 1 node, 1 worker process', value: median(jsRuns.map((r) => r.n1w1)), unit: 'samples/s', baseline: { name: 'raw COPY', value: copy } },
+    { figure: 'fleet JetStream, 1 node, 2 worker processes', value: median(jsRuns.map((r) => r.n1w2)), unit: 'samples/s', baseline: { name: 'raw COPY', value: copy } },
+    { figure: 'fleet JetStream, 3 nodes R3, 2 worker processes', value: median(jsRuns.map((r) => r.n3w2)), unit: 'samples/s', baseline: { name: 'raw COPY', value: copy } },
+  ];
   return [
     { figure: 'fleet ingest / raw COPY, median of the per-run ratios', value: median(runs.map((r) => r.stored / r.copy)), unit: '×', target: '>= 0.7' },
     { figure: 'fleet ingest broker → PostgreSQL (one process)', value: median(runs.map((r) => r.stored)), unit: 'samples/s', target: '>= 0.7× raw COPY', baseline: { name: 'raw COPY', value: copy } },
     { figure: 'fleet fully duplicated replay', value: median(runs.map((r) => r.replay)), unit: 'samples/s', baseline: { name: 'raw COPY', value: copy } },
     { figure: 'fleet publish → queryable p95 (1000-sample batch)', value: median(runs.map((r) => r.p95)), unit: 's', target: '<= 2' },
+    ...jsFigures,
   ];
 }
