@@ -7,12 +7,14 @@
  * subscriber, so the publisher is flow-controlled: the agent side reports the messages it
  * has committed over IPC and the publisher stays at most WINDOW messages ahead. The
  * baseline is a bare MQTT.js subscriber (acknowledges at once, no decode, no store) under
- * the same flow control, measured in the same run. Median of RUNS runs each.
+ * the same flow control, measured in the same run. Median of RUNS runs each. With
+ * SFA_BENCH_BASE set, also this tree's batch path against another checkout's (againstBase).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { BatchWriter, SqliteBuffer } from '../../agent/buffer/index.ts';
@@ -125,9 +127,20 @@ async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: st
   return { rate: n / ((t1 - t0) / 1000), cpuUs: cpu / n };
 }
 
-async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', onMessage: () => void): Promise<Sink> {
-  const buffer = new SqliteBuffer({ dataDir: mkdtempSync(join(dir, 'db-')) });
-  const writer = new BatchWriter(buffer);
+/** The agent's MQTT path: this tree's, or another checkout's (SFA_BENCH_BASE) without the input boundary. */
+interface AgentParts {
+  SqliteBuffer: typeof SqliteBuffer;
+  BatchWriter: typeof BatchWriter;
+  MqttDriver: typeof MqttDriver;
+  mqttSourceSchema: typeof mqttSourceSchema;
+  boundary: boolean;
+}
+
+const OURS: AgentParts = { SqliteBuffer, BatchWriter, MqttDriver, mqttSourceSchema, boundary: true };
+
+async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', onMessage: () => void, parts: AgentParts = OURS): Promise<Sink> {
+  const buffer = new parts.SqliteBuffer({ dataDir: mkdtempSync(join(dir, 'db-')) });
+  const writer = new parts.BatchWriter(buffer);
   const perMessage = kind === 'single' ? 1 : SAMPLES_PER_BATCH;
   let messages = 0;
   // every sample passes the input boundary first, as in the agent (the publisher dates its data 2023: a retention that keeps it)
@@ -136,10 +149,10 @@ async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', 
     throw new Error(`bench sample refused: ${reason}`);
   };
   const ctx: DriverContext = {
-    emit: (s) => writer.enqueue(boundary.admit(s, Date.now(), reject)),
+    emit: (s) => writer.enqueue(parts.boundary ? boundary.admit(s, Date.now(), reject) : s),
     // the driver commits a group of messages at a time: count the messages it holds
     commit: (s) => {
-      writer.commitNow(boundary.admit(s, Date.now(), reject));
+      writer.commitNow(parts.boundary ? boundary.admit(s, Date.now(), reject) : s);
       messages += s.length / perMessage;
       onMessage();
     },
@@ -153,7 +166,7 @@ async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', 
     kind === 'single'
       ? { filter: topic, machine: 'm', timestamp: { field: 'ts', unit: 'ms' }, fields: { power_kw: 'v' } }
       : { filter: topic, machine: 'm', timestamp: { field: 'ts', unit: 'ms' }, fields: Object.fromEntries(FIELDS.map((f) => [`sig_${f}`, f])) };
-  const driver = new MqttDriver(mqttSourceSchema.parse({ id: 'bench', type: 'mqtt', url: MOSQUITTO_URL, clean: true, clientId: `sfa-bench-${process.pid}-${Date.now().toString(36)}`, topics: [topicCfg] }));
+  const driver = new parts.MqttDriver(parts.mqttSourceSchema.parse({ id: 'bench', type: 'mqtt', url: MOSQUITTO_URL, clean: true, clientId: `sfa-bench-${process.pid}-${Date.now().toString(36)}`, topics: [topicCfg] }));
   let connected: () => void = () => undefined;
   const up = new Promise<void>((r) => (connected = r));
   await driver.start({ ...ctx, setState: (s) => s === 'connected' && connected() });
@@ -202,6 +215,31 @@ function boundaryCostUs(): number {
   return median(rounds);
 }
 
+/**
+ * SFA_BENCH_BASE=/path/to/another/checkout: that tree's MQTT path (its buffer, writer and driver,
+ * no input boundary) against this one's, in this process, pair by pair in alternating order, so a
+ * busy machine sways both alike ("no worse than before": `git worktree add /tmp/base <commit>`).
+ */
+async function againstBase(base: string, dir: string): Promise<BenchFigure[]> {
+  const load = async (rel: string): Promise<Record<string, unknown>> => (await import(pathToFileURL(join(base, rel)).href)) as Record<string, unknown>;
+  const [buf, drv, cfg] = await Promise.all([load('agent/buffer/index.ts'), load('drivers/mqtt/index.ts'), load('config/schema.ts')]);
+  const theirs = { SqliteBuffer: buf.SqliteBuffer, BatchWriter: buf.BatchWriter, MqttDriver: drv.MqttDriver, mqttSourceSchema: cfg.mqttSourceSchema, boundary: false } as AgentParts;
+  const rate: Record<'ours' | 'base', number[]> = { ours: [], base: [] };
+  const cpu: Record<'ours' | 'base', number[]> = { ours: [], base: [] };
+  for (let k = 0; k < 8; k++) {
+    for (const w of k % 2 ? (['ours', 'base'] as const) : (['base', 'ours'] as const)) {
+      const m = await measure('batch', BATCH_N, (t, on) => driverSink(dir, t, 'batch', on, w === 'ours' ? OURS : theirs));
+      rate[w].push(m.rate * SAMPLES_PER_BATCH);
+      cpu[w].push(m.cpuUs / SAMPLES_PER_BATCH);
+    }
+    process.stderr.write(`  pair ${k + 1}: ours ${Math.round(rate.ours.at(-1) ?? 0)} samples/s ${(cpu.ours.at(-1) ?? 0).toFixed(2)} µs, base ${Math.round(rate.base.at(-1) ?? 0)} samples/s ${(cpu.base.at(-1) ?? 0).toFixed(2)} µs\n`);
+  }
+  return [
+    { figure: `${SAMPLES_PER_BATCH} samples/msg, against ${base} (same process, alternating)`, value: median(rate.ours), unit: 'samples/s', baseline: { name: 'base tree', value: median(rate.base) } },
+    { figure: 'agent CPU per sample, against the base tree', value: median(cpu.ours), unit: 'µs', baseline: { name: 'base tree', value: median(cpu.base) } },
+  ];
+}
+
 export async function run(): Promise<BenchFigure[]> {
   const u = new URL(MOSQUITTO_URL);
   if (!(await tcpReachable(u.hostname, Number(u.port || 1883)))) {
@@ -235,6 +273,7 @@ export async function run(): Promise<BenchFigure[]> {
       { figure: 'agent CPU per message, 1 sample/msg', value: median(cpu1), unit: 'µs' },
       { figure: `agent CPU per sample, ${SAMPLES_PER_BATCH} samples/msg`, value: median(cpuB), unit: 'µs' },
       { figure: 'of which the input boundary (admit, in-process)', value: boundaryCostUs(), unit: 'µs/sample' },
+      ...(process.env.SFA_BENCH_BASE ? await againstBase(process.env.SFA_BENCH_BASE, dir) : []),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
