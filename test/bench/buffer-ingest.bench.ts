@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { BatchWriter, SqliteBuffer } from '../../agent/buffer/index.ts';
 import type { Sample } from '../../agent/model/index.ts';
 import { SourceBoundary } from '../../agent/plant/index.ts';
@@ -43,10 +44,19 @@ function inTemp<T>(fn: (dir: string) => T): T {
   }
 }
 
-function ours(data: Sample[]): number {
+/** The write path: this tree's (with the input boundary), or another checkout's without it (SFA_BENCH_BASE). */
+interface WritePath {
+  SqliteBuffer: typeof SqliteBuffer;
+  BatchWriter: typeof BatchWriter;
+  boundary: boolean;
+}
+
+const OURS: WritePath = { SqliteBuffer, BatchWriter, boundary: true };
+
+function ours(data: Sample[], path: WritePath = OURS): number {
   return inTemp((dir) => {
-    const buffer = new SqliteBuffer({ dataDir: dir });
-    const writer = new BatchWriter(buffer, { maxRows: 1000, maxDelayMs: 100 });
+    const buffer = new path.SqliteBuffer({ dataDir: dir });
+    const writer = new path.BatchWriter(buffer, { maxRows: 1000, maxDelayMs: 100 });
     // every sample passes the input boundary first, as in the agent (the data is dated 2023: a retention that keeps it)
     const boundary = new SourceBoundary({ maxFutureMs: 300_000, retainMs: Number.MAX_SAFE_INTEGER, badTimestamp: 'deadLetter', maxSeries: 10_000 });
     const reject = (_s: Sample, reason: string): void => {
@@ -54,7 +64,10 @@ function ours(data: Sample[]): number {
     };
     const s = timed(() => {
       // drivers hand over small groups of samples, as notifications arrive
-      for (let i = 0; i < data.length; i += 10) writer.enqueue(boundary.admit(data.slice(i, i + 10), Date.now(), reject));
+      for (let i = 0; i < data.length; i += 10) {
+        const group = data.slice(i, i + 10);
+        writer.enqueue(path.boundary ? boundary.admit(group, Date.now(), reject) : group);
+      }
       writer.flush();
     });
     buffer.close();
@@ -97,6 +110,27 @@ function autocommit(data: Sample[]): number {
   });
 }
 
+/**
+ * SFA_BENCH_BASE=/path/to/another/checkout: that tree's write path (no input boundary) against
+ * this one's, in this process, alternating, 9 pairs: a busy machine sways both alike.
+ */
+async function againstBase(base: string, data: Sample[]): Promise<BenchFigure[]> {
+  const mod = (await import(pathToFileURL(join(base, 'agent/buffer/index.ts')).href)) as Record<string, unknown>;
+  const theirs = { SqliteBuffer: mod.SqliteBuffer, BatchWriter: mod.BatchWriter, boundary: false } as WritePath;
+  const o: number[] = [];
+  const b: number[] = [];
+  for (let k = 0; k < 9; k++) {
+    if (k % 2) {
+      o.push(ours(data));
+      b.push(ours(data, theirs));
+    } else {
+      b.push(ours(data, theirs));
+      o.push(ours(data));
+    }
+  }
+  return [{ figure: `buffer ingest against ${base} (same process, alternating)`, value: median(o), unit: 'samples/s', baseline: { name: 'base tree', value: median(b) } }];
+}
+
 export async function run(): Promise<BenchFigure[]> {
   const data = samples(N);
   const small = data.slice(0, N_AUTOCOMMIT);
@@ -118,5 +152,6 @@ export async function run(): Promise<BenchFigure[]> {
     { figure: 'buffer ingest vs autocommit', value: oursRate, unit: 'samples/s', baseline: { name: 'autocommit', value: autoRate } },
     { figure: 'raw better-sqlite3 batched insert', value: rawRate, unit: 'samples/s' },
     { figure: 'one insert per sample, autocommit', value: autoRate, unit: 'samples/s' },
+    ...(process.env.SFA_BENCH_BASE ? await againstBase(process.env.SFA_BENCH_BASE, data) : []),
   ];
 }
