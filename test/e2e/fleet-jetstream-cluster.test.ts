@@ -69,7 +69,7 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
     const c = await startNatsCluster({ size: 3, name: `js3${tag}`, mqtt: { streamReplicas: 3 } });
     cluster = c;
     for (const w of ['a', 'b']) {
-      fleets.push(new FleetChild({ id: `js3-${w}`, brokerUrl: c.natsUrls.join(','), prefix, group: `g${tag}`, dataDir: join(dir, `fleet-${w}`), dbUrl: PG_TEST_URL, schema, port: await freePort(), jetstream }));
+      fleets.push(new FleetChild({ id: `js3-${w}`, brokerUrl: c.natsUrls.join(','), prefix, group: `g${tag}`, dataDir: join(dir, `fleet-${w}`), dbUrl: PG_TEST_URL, schema, port: await freePort(), jetstream, maxPending: 4 }));
     }
     await waitFor(async () => (await fleets[0]?.healthy()) && (await fleets[1]?.healthy()), 60_000, `both fleets healthy (${fleets.map((f) => f.output).join('\n')})`, 200);
     // the work stream has three replicas, one per node
@@ -115,7 +115,7 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
     } finally {
       await db.end();
     }
-    // both workers took a share of the consumer's messages
+    // both workers took a share of the consumer's messages (each holds at most 4 unacknowledged)
     for (const f of fleets) {
       const text = await (await fetch(`http://127.0.0.1:${f.s.port}/metrics`)).text();
       const stored = Number(/^shopfloor_fleet_rows_stored_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
