@@ -57,9 +57,12 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
   let cluster: NatsCluster | undefined;
 
   afterAll(async () => {
-    for (const a of agents) await a.child.exitAfter('SIGTERM');
-    for (const f of fleets) await f.kill('SIGTERM');
-    await cluster?.stop();
+    try {
+      for (const a of agents) await a.child.exitAfter('SIGTERM');
+      for (const f of fleets) await f.kill('SIGTERM');
+    } finally {
+      await cluster?.stop();
+    }
     if (ready) await dropSchema(schema);
     rmSync(dir, { recursive: true, force: true });
   });
