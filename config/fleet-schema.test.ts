@@ -70,9 +70,13 @@ describe('fleet config', () => {
     ]);
     expect(problems('fleet: { id: f1 }\nbroker: { url: mqtt://h, jetstream: {} }\n')).toEqual([expect.objectContaining({ path: 'broker.jetstream', message: expect.stringMatching(/nats:\/\/ broker only/) })]);
     expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, topicPrefix: a.b, group: g.1 }\n').map((p) => p.path)).toEqual(['broker.topicPrefix', 'broker.group']);
-    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, jetstream: { stream: S, stateStream: S, maxAgeS: 60, duplicateWindowS: 120 } }\n').map((p) => p.message)).toEqual([
-      expect.stringMatching(/must differ/),
-      expect.stringMatching(/duplicateWindowS/),
+    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, jetstream: { stream: S, stateStream: S, maxAgeS: 60, duplicateWindowS: 120 } }\n')).toEqual([
+      expect.objectContaining({ path: 'broker.jetstream.stateStream', message: expect.stringMatching(/must differ/) }),
+      expect.objectContaining({ path: 'broker.jetstream.duplicateWindowS', message: expect.stringMatching(/duplicateWindowS/) }),
+    ]);
+    // the group's in-flight window must hold at least one worker's batch
+    expect(problems('fleet: { id: f1 }\nbroker: { url: nats://h:4222, jetstream: { maxAckPending: 50 } }\ningest: { maxPending: 100 }\n')).toEqual([
+      expect.objectContaining({ path: 'broker.jetstream.maxAckPending', message: expect.stringMatching(/below ingest.maxPending \(100/) }),
     ]);
   });
 });

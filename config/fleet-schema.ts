@@ -83,7 +83,7 @@ export const fleetConfigSchema = z
       group: id.default('shopfloor-fleet'),
       username: z.string().optional(),
       password: z.string().optional(),
-      /** PEM files for mqtts:// */
+      /** PEM files for mqtts:// or a nats:// cluster with TLS */
       ca: z.string().min(1).optional(),
       cert: z.string().min(1).optional(),
       key: z.string().min(1).optional(),
@@ -140,6 +140,10 @@ export const fleetConfigSchema = z
   })
   .superRefine((cfg, ctx) => {
     checkBroker(cfg.broker, ctx);
+    const js = cfg.broker.jetstream;
+    if (js && js.maxAckPending < cfg.ingest.maxPending) {
+      ctx.addIssue({ code: 'custom', path: ['broker', 'jetstream', 'maxAckPending'], message: `broker.jetstream.maxAckPending (${js.maxAckPending}, the whole group's) is below ingest.maxPending (${cfg.ingest.maxPending}, one worker's): a worker could never hold a full batch` });
+    }
     if (!LOOPBACK.has(cfg.http.host) && !cfg.http.token) {
       ctx.addIssue({ code: 'custom', path: ['http', 'token'], message: `binding to ${cfg.http.host} requires http.token (the fleet API would be open to the network)` });
     }
@@ -149,7 +153,7 @@ type BrokerInput = { url: string; topicPrefix: string; group: string; jetstream?
 
 /** The transport's own rules: JetStream keys only with nats://, MQTT-only keys only with mqtt(s)://, NATS-safe names. */
 function checkBroker(b: BrokerInput, ctx: z.RefinementCtx): void {
-  const issue = (key: string, message: string): void => ctx.addIssue({ code: 'custom', path: ['broker', key], message });
+  const issue = (key: string, message: string, ...sub: string[]): void => ctx.addIssue({ code: 'custom', path: ['broker', key, ...sub], message });
   if (!b.url.startsWith('nats://')) {
     if (b.jetstream) issue('jetstream', 'broker.jetstream applies to a nats:// broker only: remove it or use broker.url: nats://…');
     return;
@@ -161,8 +165,8 @@ function checkBroker(b: BrokerInput, ctx: z.RefinementCtx): void {
   if (/[.\s*>]/.test(b.topicPrefix)) issue('topicPrefix', 'with nats:// a topic prefix without ".", spaces, "*" or ">" (NATS subjects)');
   if (/[.\s*>]/.test(b.group)) issue('group', 'with nats:// a group without "." (it names the JetStream consumer)');
   const js = b.jetstream;
-  if (js && js.stream === js.stateStream) issue('jetstream', 'broker.jetstream.stream and stateStream must differ');
-  if (js && js.duplicateWindowS > js.maxAgeS) issue('jetstream', 'broker.jetstream.duplicateWindowS cannot be longer than maxAgeS');
+  if (js && js.stream === js.stateStream) issue('jetstream', 'broker.jetstream.stream and stateStream must differ', 'stateStream');
+  if (js && js.duplicateWindowS > js.maxAgeS) issue('jetstream', 'broker.jetstream.duplicateWindowS cannot be longer than maxAgeS', 'duplicateWindowS');
 }
 
 export type FleetConfig = z.output<typeof fleetConfigSchema>;

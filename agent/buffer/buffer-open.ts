@@ -4,7 +4,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { AgentError } from '../errors.ts';
 import { sqliteNativeBinding } from '../sea/index.ts';
 import { migrate } from './migrations.ts';
-import type { BufferOptions } from './sqlite-buffer.ts';
+import type { BufferOptions } from './buffer-options.ts';
 
 export function openBufferDb(path: string, opts: Pick<BufferOptions, 'dataDir' | 'synchronous' | 'readonly' | 'maxPageCount'>): Database.Database {
   let db: Database.Database;

@@ -17,6 +17,9 @@ export interface FleetLog extends IngestLog {
   child?(bindings: object): FleetLog;
 }
 
+/** how long online statuses are gathered before their agents are looked up together, ms */
+const ONLINE_LOOKUP_MS = 100;
+
 export class Fleet {
   readonly metrics: FleetMetrics;
   private store: FleetStore | undefined;
@@ -25,6 +28,9 @@ export class Fleet {
   private confirmer: Confirmer | undefined;
   private http: { port: number; close(): Promise<void> } | undefined;
   private stopping: Promise<void> | undefined;
+  /** agents whose status turned online since the last look-up ("site/agent"), confirmed again together */
+  private readonly comingOnline = new Set<string>();
+  private onlineTimer: NodeJS.Timeout | undefined;
   private broker: { state: BrokerState; error: string | undefined; since: number } = { state: 'connecting', error: undefined, since: Date.now() };
 
   constructor(
@@ -83,19 +89,29 @@ export class Fleet {
     // a confirmation that is not retained reaches an agent coming online only when sent again
     if (this.transport?.confirmRetained === false && topic.endsWith('/status') && payload.toString('utf8') === 'online') {
       const t = parseTopic(this.config.broker.topicPrefix, topic);
-      if (t?.kind === 'status') void this.confirmAgain(t.site, t.agent);
+      if (t?.kind === 'status') {
+        this.comingOnline.add(`${t.site}/${t.agent}`);
+        // a worker (re)starting reads every agent's last status at once: one look-up for all of them
+        this.onlineTimer ??= setTimeout(() => void this.confirmAgain(), ONLINE_LOOKUP_MS);
+      }
     }
   }
 
-  /** The agent's newest instance and its committed cursor, to the Confirmer (which reads the cursor again when it sends). */
-  private async confirmAgain(site: string, agent: string): Promise<void> {
+  /** The newest instance of each agent that came online and its committed cursor, to the Confirmer (which reads the cursor again when it sends). */
+  private async confirmAgain(): Promise<void> {
+    this.onlineTimer = undefined;
+    const who = new Set(this.comingOnline);
+    this.comingOnline.clear();
     try {
-      const records = (await this.store?.agents()) ?? [];
-      let newest: { instance: string; confirmedId: number; lastSeen: number } | undefined;
-      for (const r of records) if (r.site === site && r.agent === agent && (!newest || r.lastSeen > newest.lastSeen)) newest = r;
-      if (newest) this.confirmer?.update(site, agent, newest.instance, newest.confirmedId);
+      const newest = new Map<string, { instance: string; confirmedId: number; lastSeen: number; site: string; agent: string }>();
+      for (const r of (await this.store?.agents()) ?? []) {
+        const key = `${r.site}/${r.agent}`;
+        const have = newest.get(key);
+        if (who.has(key) && (!have || r.lastSeen > have.lastSeen)) newest.set(key, r);
+      }
+      for (const r of newest.values()) this.confirmer?.update(r.site, r.agent, r.instance, r.confirmedId);
     } catch (err) {
-      this.log.warn({ err, site, agent }, 'could not read the agent back to confirm it again; its next commit will');
+      this.log.warn({ err, agents: who.size }, 'could not read the agents back to confirm them again; their next commits will');
     }
   }
 
@@ -137,6 +153,7 @@ export class Fleet {
   }
 
   private async stopOnce(): Promise<void> {
+    if (this.onlineTimer) clearTimeout(this.onlineTimer);
     await this.batcher?.stop();
     await this.confirmer?.flush();
     await this.transport?.stop();

@@ -22,11 +22,10 @@
  * the acknowledged cursor for `confirmTimeoutMs` rewinds the cursor to the confirmed id: what a
  * broker acknowledged and then lost (restarted without persistence) is sent again.
  */
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { SqliteBuffer } from '../buffer/index.ts';
-import { AgentError } from '../errors.ts';
+import { readTlsFiles } from '../tls-files.ts';
 import { bufferInstance, Confirmation } from './confirmation.ts';
 import { FORWARDER_DEFAULTS, withTimeout, type ForwarderOptions } from './forwarder-options.ts';
 import { HourPublisher, type HourKpis, type HourPublisherOptions } from './hour-publisher.ts';
@@ -152,14 +151,7 @@ export class Forwarder {
     // a supervisor restarts the forwarder with stop() and start()
     this.stopping = false;
     const o = this.opts;
-    const tls: Partial<IClientOptions> = {};
-    try {
-      if (o.ca) tls.ca = readFileSync(o.ca);
-      if (o.cert) tls.cert = readFileSync(o.cert);
-      if (o.key) tls.key = readFileSync(o.key);
-    } catch (e) {
-      throw new AgentError('SFA_ERR_UPSTREAM_TLS', `cannot read an upstream TLS file: ${(e as Error).message}`, { cause: e });
-    }
+    const tls = readTlsFiles(o, 'SFA_ERR_UPSTREAM_TLS', 'upstream');
     this.client = mqtt.connect(o.url, {
       clientId: o.clientId,
       clean: true,

@@ -44,38 +44,57 @@ export async function bundleDashboard(appDir: string, minify: boolean): Promise<
   return { js: file('.js'), css: file('.css') };
 }
 
-export function registerDashboardAssets(app: FastifyInstance, options: Partial<DashboardAssetsOptions> = {}): void {
-  const opts = { ...DASHBOARD_ASSETS_DEFAULTS, ...options };
+/** A page and its bundle as served: read (and bundled) on first use, or the ones built into the single executable. */
+export interface DashboardFiles {
+  /** the folder holding index.html and main.ts */
+  appDir: string;
+  minify: boolean;
+  /** the bundle's file names: `/assets/{name}.js` and `/assets/{name}.css` */
+  name: string;
+  embedded: { index: string; js: string; css: string } | undefined;
+}
+
+/** Serves `/` (index.html) and the bundle; a failed read or build is tried again on the next request. */
+export function serveDashboard(app: FastifyInstance, f: DashboardFiles): void {
   let bundle: Promise<DashboardBundle> | undefined;
   let index: Promise<string> | undefined;
-  let plain: Promise<string> | undefined;
-  // the single executable carries the page and the bundle built at build time (no esbuild inside)
-  const embedded = embeddedDashboard();
-  if (embedded) {
-    index = Promise.resolve(embedded.index);
-    plain = Promise.resolve(embedded.plain);
-    bundle = Promise.resolve({ js: embedded.js, css: embedded.css });
+  if (f.embedded) {
+    index = Promise.resolve(f.embedded.index);
+    bundle = Promise.resolve({ js: f.embedded.js, css: f.embedded.css });
   }
   const getBundle = (): Promise<DashboardBundle> => {
-    bundle ??= bundleDashboard(opts.appDir, opts.minify).catch((err: unknown) => {
-      bundle = undefined; // try again on the next request
+    bundle ??= bundleDashboard(f.appDir, f.minify).catch((err: unknown) => {
+      bundle = undefined;
       throw err;
     });
     return bundle;
   };
-
   app.get('/', async (_req, reply) => {
-    index ??= readFile(`${opts.appDir}/index.html`, 'utf8');
+    index ??= readFile(`${f.appDir}/index.html`, 'utf8').catch((err: unknown) => {
+      index = undefined;
+      throw err;
+    });
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await index);
   });
-  app.get('/plain', async (_req, reply) => {
-    plain ??= readFile(opts.plainPage, 'utf8');
-    return reply.type('text/html; charset=utf-8').send(await plain);
-  });
-  app.get('/assets/app.js', async (_req, reply) =>
+  app.get(`/assets/${f.name}.js`, async (_req, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send((await getBundle()).js),
   );
-  app.get('/assets/app.css', async (_req, reply) =>
+  app.get(`/assets/${f.name}.css`, async (_req, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send((await getBundle()).css),
   );
+}
+
+export function registerDashboardAssets(app: FastifyInstance, options: Partial<DashboardAssetsOptions> = {}): void {
+  const opts = { ...DASHBOARD_ASSETS_DEFAULTS, ...options };
+  // the single executable carries the pages and the bundle built at build time (no esbuild inside)
+  const embedded = embeddedDashboard();
+  serveDashboard(app, { appDir: opts.appDir, minify: opts.minify, name: 'app', embedded });
+  let plain: Promise<string> | undefined = embedded ? Promise.resolve(embedded.plain) : undefined;
+  app.get('/plain', async (_req, reply) => {
+    plain ??= readFile(opts.plainPage, 'utf8').catch((err: unknown) => {
+      plain = undefined;
+      throw err;
+    });
+    return reply.type('text/html; charset=utf-8').send(await plain);
+  });
 }

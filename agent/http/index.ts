@@ -5,6 +5,6 @@ export { assertBindAllowed, registerAuth } from './auth.ts';
 export { registerErrorReplies } from './error-replies.ts';
 export type { ErrorBody } from './error-replies.ts';
 export { timeParam } from './query-params.ts';
-export { bundleDashboard, type DashboardBundle } from './dashboard-assets.ts';
+export { bundleDashboard, serveDashboard, type DashboardBundle } from './dashboard-assets.ts';
 export { registerSecurityHeaders } from './security-headers.ts';
 export { registerHostCheck } from './host-check.ts';

@@ -3,42 +3,28 @@
  * flushing every pending sample before the database closes.
  */
 import type { Config } from '../../config/schema.ts';
-import { reportsTagProblems, type DeadLetter, type Driver, type DriverContext, type SourceState, type TagProblem } from '../../drivers/driver.ts';
-import { descriptorOf, type SourceType } from '../../drivers/registry.ts';
 import { BatchWriter, Retention, SqliteBuffer } from '../buffer/index.ts';
-import { Plant, SourceBoundary } from '../plant/index.ts';
+import { Plant } from '../plant/index.ts';
 import { describePlant, Forwarder, kpiSnapshots } from '../forward/index.ts';
-import type { Sample } from '../model/index.ts';
-import { deadLetterOf } from './rejected-sample.ts';
 import type { Logger } from './logger.ts';
 import { startHttp, type Health, type HealthPort, type HttpServer } from '../http/index.ts';
 import { KpiService } from '../kpi-query/index.ts';
 import { HTTP_QUERY_DEFAULTS } from '../http/query-budget.ts';
 import { QueryWorker } from '../query-worker/index.ts';
 import { ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL } from '../kpi/index.ts';
-
-// what the KPI service's order book reads (agent/kpi-query/kpi-service.ts), handed to the query worker
-const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 import { AgentError } from '../errors.ts';
-import { AgentMetrics, reasonClass } from './metrics.ts';
+import { AgentMetrics } from './metrics.ts';
+import { SourceRunner, type SourceStatus } from './source-runner.ts';
 import { Supervisor } from './supervisor.ts';
 import { EventLoopMonitor } from './event-loop.ts';
 import { PlantHolder } from './plant-holder.ts';
 import { applyReload, reloadHealth, type ReloadStatus } from './reload.ts';
-import type { PlantSource } from '../plant/index.ts';
-import type { PlantDiff } from '../plant/index.ts';
+import type { PlantDiff, PlantSource } from '../plant/index.ts';
 
-export interface SourceStatus {
-  id: string;
-  type: SourceType;
-  state: SourceState;
-  detail: string | undefined;
-  since: number;
-  lastSampleAt: number | undefined;
-  deadLetters: number;
-  /** machines this source has delivered samples for (the dashboard's staleness follows its source) */
-  machines: Set<string>;
-}
+export type { SourceStatus } from './source-runner.ts';
+
+// what the KPI service's order book reads (agent/kpi-query/kpi-service.ts), handed to the query worker
+const ORDER_SIGNALS = [ORDER_EVENT_SIGNAL, ORDER_ID_SIGNAL];
 
 /** Something the agent starts before its sources and stops after them (the demo plant). */
 export interface Companion {
@@ -72,10 +58,8 @@ export class Agent implements HealthPort {
   /** restarts a component that fails unexpectedly (agent/runtime/supervisor.ts) */
   readonly supervisor: Supervisor;
   private readonly writer: BatchWriter;
-  private readonly drivers: Driver[] = [];
-  private readonly status = new Map<string, SourceStatus>();
-  /** the input boundary of each source (DESIGN.md §2) */
-  private readonly boundaries = new Map<string, SourceBoundary>();
+  /** drivers, their status and input boundaries */
+  private readonly sources: SourceRunner;
   private http: HttpServer | undefined;
   private simulator: Companion | undefined;
   private stopped = false;
@@ -167,6 +151,17 @@ export class Agent implements HealthPort {
       return { backlog: h.buffer.backlog, bytes: h.buffer.bytes, droppedSamples: h.buffer.droppedSamples };
     };
     this.metrics.forwardLagSeconds = () => this.forwardLagSeconds();
+    this.sources = new SourceRunner({
+      plant,
+      current: () => this.plantHolder.plant,
+      buffer: this.buffer,
+      writer: this.writer,
+      retention: this.retention,
+      queries: this.queries,
+      metrics: this.metrics,
+      supervisor: this.supervisor,
+      log: this.log,
+    });
   }
 
   async start(): Promise<{ httpPort: number }> {
@@ -190,29 +185,12 @@ export class Agent implements HealthPort {
     return { httpPort: this.http.port };
   }
 
-  private async startSource(src: PlantSource): Promise<void> {
-    const plant = this.plant;
-    this.log.debug({ source: src.id }, 'starting source');
-    this.status.set(src.id, { id: src.id, type: src.type, state: 'connecting', detail: undefined, since: Date.now(), lastSampleAt: undefined, deadLetters: 0, machines: new Set() });
-    // drivers are loaded on demand: a plant without OPC UA does not pay for node-opcua
-    const driver = await descriptorOf(src.config).create(src.config, { agentId: plant.agentId, dataDir: plant.dataDir });
-    this.drivers.push(driver);
-    const ctx = this.contextFor(src.id);
-    await this.supervisor.start({ name: `source ${src.id}`, start: () => driver.start(ctx), stop: () => driver.stop() });
+  private startSource(src: PlantSource): Promise<void> {
+    return this.sources.start(src);
   }
 
-  private async stopSource(id: string): Promise<void> {
-    const i = this.drivers.findIndex((d) => d.id === id);
-    const driver = this.drivers[i];
-    this.supervisor.forget(`source ${id}`);
-    this.boundaries.delete(id);
-    if (driver) {
-      this.drivers.splice(i, 1);
-      await driver.stop().catch((err: unknown) => this.log.warn({ err, source: id }, 'source did not stop cleanly'));
-    }
-    const st = this.status.get(id);
-    if (st) this.metrics.sourceConnected.remove(id, st.type);
-    this.status.delete(id);
+  private stopSource(id: string): Promise<void> {
+    return this.sources.stop(id);
   }
 
   /**
@@ -271,7 +249,7 @@ export class Agent implements HealthPort {
     this.stopped = true;
     await this.supervisor.stop();
     this.stopStep = 'stopping sources';
-    await Promise.all(this.drivers.map((d) => d.stop().catch((err: unknown) => this.log.warn({ err, source: d.id }, 'source did not stop cleanly'))));
+    await this.sources.stopAll();
     this.stopStep = 'flushing the buffer';
     this.writer.flush();
     this.stopStep = 'closing HTTP';
@@ -293,16 +271,7 @@ export class Agent implements HealthPort {
 
   health(): Health {
     const stats = this.buffer.stats();
-    const sources = [...this.status.values()].map((s) => ({
-      id: s.id,
-      type: s.type,
-      state: s.state,
-      ...(s.detail ? { detail: s.detail } : {}),
-      lastSampleAt: s.lastSampleAt === undefined ? null : new Date(s.lastSampleAt).toISOString(),
-      deadLetters: s.deadLetters,
-      seriesCapped: this.boundaries.get(s.id)?.seriesCapped ?? 0,
-      ...this.problemsOf(s.id),
-    }));
+    const sources = this.sources.health();
     const fwd = this.forwarder;
     const upstreamOk = !fwd || fwd.state === 'connected';
     return {
@@ -331,96 +300,7 @@ export class Agent implements HealthPort {
     };
   }
 
-  private problemsOf(sourceId: string): { problems?: TagProblem[] } {
-    const driver = this.drivers.find((d) => d.id === sourceId);
-    return driver && reportsTagProblems(driver) ? { problems: [...driver.tagProblems()] } : {};
-  }
-
   sourceStatus(): SourceStatus[] {
-    return [...this.status.values()];
-  }
-
-  /**
-   * The source's input boundary. A series it admits for the first time is bound to the source
-   * (the Plant resolves a captured series' settings among that source's mappings, and the buffer
-   * keeps the binding for readers in other processes); series bound in earlier runs count
-   * against the source's cap.
-   */
-  private boundaryFor(sourceId: string, status: SourceStatus, bindings: readonly { source: string; machine: string; signal: string }[]): SourceBoundary {
-    // a source naming its series literally needs no binding: its literal mappings win
-    const captures = this.plant.capturesSeries(sourceId);
-    const boundary = new SourceBoundary(this.plant.inputPolicy(sourceId), (machine, signal) => {
-      // MES order events name machines they do not measure: they say nothing about a tile's freshness
-      if (signal === 'order_event') return;
-      status.machines.add(machine);
-      if (captures && this.plant.bindSeries(sourceId, machine, signal)) {
-        this.queries.bindSeries(sourceId, machine, signal);
-        try {
-          this.buffer.bindSeriesSource(sourceId, machine, signal);
-        } catch (err) {
-          // the sample goes on to the writer (which keeps and retries it); this run keeps the
-          // binding in the Plant, only readers in other processes resolve the series without it
-          this.log.warn({ err, source: sourceId, machine, signal }, 'series binding not stored');
-        }
-      }
-    });
-    for (const b of bindings) if (b.source === sourceId) boundary.seed(b.machine, b.signal);
-    this.boundaries.set(sourceId, boundary);
-    return boundary;
-  }
-
-  private contextFor(sourceId: string): DriverContext {
-    const status = this.status.get(sourceId) as SourceStatus;
-    const log = this.log.child({ source: sourceId });
-    const stored = this.metrics.samplesStored.labels(sourceId);
-    const deadLetter = (l: DeadLetter): void => {
-      status.deadLetters++;
-      this.metrics.deadLetters.labels(sourceId, reasonClass(l.reason)).inc();
-      this.buffer.deadLetter(l.source, l.topic, l.reason, l.payload);
-      if (status.deadLetters === 1 || status.deadLetters % 1000 === 0) {
-        log.warn({ topic: l.topic.slice(0, 256), reason: l.reason.slice(0, 512), deadLetters: status.deadLetters }, 'payload stored as dead letter');
-      }
-    };
-    const boundary = this.boundaryFor(sourceId, status, this.buffer.seriesSources());
-    const reject = (s: Sample, reason: string): void => deadLetter(deadLetterOf(sourceId, s, reason));
-    const seen = (samples: readonly Sample[]): readonly Sample[] => {
-      if (samples.length === 0) return samples;
-      const now = Date.now();
-      const admitted = boundary.admit(samples, now, reject);
-      if (admitted.length > 0) {
-        status.lastSampleAt = now;
-        stored.inc(admitted.length);
-      }
-      // the current Plant's state decoders (a reload's new stateMaps apply to sources it leaves
-      // running); without any stateMap there is nothing to map and samples pass as they are
-      const current = this.plantHolder.plant;
-      return current.mapsStates ? admitted.map((x) => current.normalise(x)) : admitted;
-    };
-    return {
-      log,
-      emit: (samples) => this.writer.enqueue(seen(samples)),
-      commit: (samples) => {
-        try {
-          this.writer.commitNow(seen(samples));
-        } catch (err) {
-          // the source does not acknowledge and redelivers; a full disk makes retention free room
-          if ((err as { code?: unknown }).code === 'SQLITE_FULL') this.retention.onDiskFull();
-          throw err;
-        }
-      },
-      deadLetter,
-      setState: (state, detail) => {
-        if (status.state === state && status.detail === detail) return;
-        const changed = status.state !== state;
-        status.state = state;
-        status.detail = detail;
-        if (changed) {
-          status.since = Date.now();
-          this.metrics.sourceConnected.labels(sourceId, status.type).set(state === 'connected' ? 1 : 0);
-          const level = state === 'error' ? 'error' : state === 'disconnected' ? 'warn' : 'info';
-          log[level]({ state, detail }, `source ${state}`);
-        }
-      },
-    };
+    return this.sources.list();
   }
 }

@@ -72,24 +72,38 @@ interface Sink {
   stop(): Promise<void>;
 }
 
-/** Runs one measurement: returns messages per second from the first message to the n-th. */
-async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: string, onMessage: () => void) => Promise<Sink>): Promise<number> {
+interface Measured {
+  /** messages per second from the first message to the n-th */
+  rate: number;
+  /** this process's CPU time (user + system) per message over the same span, µs: less swayed by a busy machine than the rate */
+  cpuUs: number;
+}
+
+/** Runs one measurement. */
+async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: string, onMessage: () => void) => Promise<Sink>): Promise<Measured> {
   const topic = `sfa-bench/mqtt/${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   let t0 = 0;
   let t1 = 0;
+  let cpu0: NodeJS.CpuUsage | undefined;
+  let cpu = 0;
   const publisher: { child?: ChildProcess } = {};
   let lastReport = 0;
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
   const sink = await makeSink(topic, () => {
     const c = sink.count();
-    if (t0 === 0) t0 = performance.now();
+    if (t0 === 0) {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    }
     if (c - lastReport >= 100 || c >= n) {
       lastReport = c;
       publisher.child?.send({ done: c });
     }
     if (c >= n && t1 === 0) {
       t1 = performance.now();
+      const used = process.cpuUsage(cpu0);
+      cpu = used.user + used.system;
       resolveDone();
     }
   });
@@ -108,7 +122,7 @@ async function measure(kind: 'single' | 'batch', n: number, makeSink: (topic: st
   ]).finally(() => clearTimeout(timer));
   await exited;
   await sink.stop();
-  return n / ((t1 - t0) / 1000);
+  return { rate: n / ((t1 - t0) / 1000), cpuUs: cpu / n };
 }
 
 async function driverSink(dir: string, topic: string, kind: 'single' | 'batch', onMessage: () => void): Promise<Sink> {
@@ -167,6 +181,27 @@ async function bareSink(topic: string, onMessage: () => void): Promise<Sink> {
   return { count: () => messages, stop: () => c.endAsync() };
 }
 
+/**
+ * The input boundary's own cost per sample (µs), on the batch bench's samples (one machine, five
+ * signals, in the window): a CPU figure the machine's load sways far less than a rate.
+ */
+function boundaryCostUs(): number {
+  const boundary = new SourceBoundary({ maxFutureMs: 300_000, retainMs: Number.MAX_SAFE_INTEGER, badTimestamp: 'deadLetter', maxSeries: 10_000 });
+  const messages = Array.from({ length: 1000 }, (_, i) =>
+    Array.from({ length: SAMPLES_PER_BATCH }, (_, k) => ({ machine: 'm', signal: `sig_${FIELDS[k % FIELDS.length] as string}`, ts: 1_700_000_000_000 + i * RECORDS + Math.floor(k / FIELDS.length), value: k + 0.5, quality: 'good' as const })),
+  );
+  const reject = (): void => {
+    throw new Error('bench sample refused');
+  };
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let rep = 0; rep < 10; rep++) for (const m of messages) boundary.admit(m, Date.now(), reject);
+    rounds.push(Number(process.hrtime.bigint() - t0) / 1000 / (10 * messages.length * SAMPLES_PER_BATCH));
+  }
+  return median(rounds);
+}
+
 export async function run(): Promise<BenchFigure[]> {
   const u = new URL(MOSQUITTO_URL);
   if (!(await tcpReachable(u.hostname, Number(u.port || 1883)))) {
@@ -179,16 +214,27 @@ export async function run(): Promise<BenchFigure[]> {
     const bare1: number[] = [];
     const oursB: number[] = [];
     const bareB: number[] = [];
+    const cpu1: number[] = [];
+    const cpuB: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      bare1.push(await measure('single', SINGLE_N, (t, on) => bareSink(t, on)));
-      ours1.push(await measure('single', SINGLE_N, (t, on) => driverSink(dir, t, 'single', on)));
-      bareB.push((await measure('batch', BATCH_N, (t, on) => bareSink(t, on))) * SAMPLES_PER_BATCH);
-      oursB.push((await measure('batch', BATCH_N, (t, on) => driverSink(dir, t, 'batch', on))) * SAMPLES_PER_BATCH);
-      process.stderr.write(`  run ${i + 1}: ${Math.round(ours1[i] ?? 0)} msg/s (bare ${Math.round(bare1[i] ?? 0)}), ${Math.round(oursB[i] ?? 0)} samples/s (bare ${Math.round(bareB[i] ?? 0)})\n`);
+      bare1.push((await measure('single', SINGLE_N, (t, on) => bareSink(t, on))).rate);
+      const o1 = await measure('single', SINGLE_N, (t, on) => driverSink(dir, t, 'single', on));
+      ours1.push(o1.rate);
+      cpu1.push(o1.cpuUs);
+      bareB.push((await measure('batch', BATCH_N, (t, on) => bareSink(t, on))).rate * SAMPLES_PER_BATCH);
+      const oB = await measure('batch', BATCH_N, (t, on) => driverSink(dir, t, 'batch', on));
+      oursB.push(oB.rate * SAMPLES_PER_BATCH);
+      cpuB.push(oB.cpuUs / SAMPLES_PER_BATCH);
+      process.stderr.write(
+        `  run ${i + 1}: ${Math.round(ours1[i] ?? 0)} msg/s (bare ${Math.round(bare1[i] ?? 0)}), ${Math.round(oursB[i] ?? 0)} samples/s (bare ${Math.round(bareB[i] ?? 0)}); agent CPU ${o1.cpuUs.toFixed(1)} µs/msg, ${(oB.cpuUs / SAMPLES_PER_BATCH).toFixed(2)} µs/sample\n`,
+      );
     }
     return [
       { figure: 'QoS 1 JSON, 1 sample/msg, ack after commit', value: median(ours1), unit: 'msg/s', target: '>= 40000', baseline: { name: 'bare MQTT.js subscriber', value: median(bare1) } },
       { figure: `QoS 1 JSON, ${SAMPLES_PER_BATCH} samples/msg (${RECORDS} records × ${FIELDS.length} fields)`, value: median(oursB), unit: 'samples/s', target: '>= 300000', baseline: { name: 'bare MQTT.js subscriber', value: median(bareB) } },
+      { figure: 'agent CPU per message, 1 sample/msg', value: median(cpu1), unit: 'µs' },
+      { figure: `agent CPU per sample, ${SAMPLES_PER_BATCH} samples/msg`, value: median(cpuB), unit: 'µs' },
+      { figure: 'of which the input boundary (admit, in-process)', value: boundaryCostUs(), unit: 'µs/sample' },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -83,6 +83,13 @@ function brokerError(message: string, cause?: unknown): AgentError {
   return new AgentError('SFA_ERR_FLEET_BROKER', message, cause === undefined ? undefined : { cause });
 }
 
+/** A stream or consumer that exists with settings NATS cannot change: trying again cannot help. */
+export class LayoutRefused extends AgentError {
+  constructor(message: string) {
+    super('SFA_ERR_FLEET_BROKER', message);
+  }
+}
+
 const sameSet = (a: readonly string[] | undefined, b: readonly string[]): boolean => a !== undefined && a.length === b.length && b.every((x) => a.includes(x));
 
 /** Creates the stream or brings a present one to `want`; throws naming a setting NATS cannot change. */
@@ -98,7 +105,7 @@ async function ensureStream(jsm: JetStreamManager, want: JetStreamLayout['work']
   const fixed = (['num_replicas', 'retention', 'storage'] as const).filter((k) => want[k] !== undefined && have[k] !== want[k]);
   if (fixed.length) {
     const diff = fixed.map((k) => `${k} is ${String(have[k])}, the config wants ${String(want[k])}`).join('; ');
-    throw brokerError(`JetStream stream ${want.name} exists with other settings NATS cannot change (${diff}): set broker.jetstream to match, or delete or rename the stream`);
+    throw new LayoutRefused(`JetStream stream ${want.name} exists with other settings NATS cannot change (${diff}): set broker.jetstream to match, or delete or rename the stream`);
   }
   const changed: Partial<StreamConfig> = {};
   if (!sameSet(have.subjects, want.subjects)) changed.subjects = want.subjects;
@@ -128,7 +135,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, want: JetSt
   if (have.deliver_subject) fixed.push('it is a push consumer');
   if (have.filter_subject || have.filter_subjects?.length) fixed.push(`filter_subject is ${have.filter_subject ?? have.filter_subjects?.join(',')}`);
   if (fixed.length) {
-    throw brokerError(`JetStream consumer ${want.durable_name} on ${stream} exists with other settings (${fixed.join('; ')}): delete it (nats consumer rm ${stream} ${want.durable_name}) or use another broker.group`);
+    throw new LayoutRefused(`JetStream consumer ${want.durable_name} on ${stream} exists with other settings (${fixed.join('; ')}): delete it (nats consumer rm ${stream} ${want.durable_name}) or use another broker.group`);
   }
   if (have.ack_wait === want.ack_wait && have.max_ack_pending === want.max_ack_pending && have.max_deliver === want.max_deliver) return info;
   try {

@@ -17,10 +17,9 @@
  * committed — on the same connection only: after a reconnect the broker redelivers what was not
  * acknowledged, and the store's keys make that redelivery change nothing.
  */
-import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { AgentError } from '../../errors.ts';
+import { readTlsFiles } from '../../tls-files.ts';
 import type { BrokerState, IngestHooks, IngestTransport } from './transport.ts';
 
 export interface MqttTransportOptions {
@@ -76,13 +75,11 @@ export class MqttTransport implements IngestTransport {
   start(hooks: IngestHooks): Promise<void> {
     this.hooks = hooks;
     const o = this.opts;
-    const tls: Partial<IClientOptions> = {};
+    let tls: Partial<IClientOptions>;
     try {
-      if (o.ca) tls.ca = readFileSync(o.ca);
-      if (o.cert) tls.cert = readFileSync(o.cert);
-      if (o.key) tls.key = readFileSync(o.key);
+      tls = readTlsFiles(o, 'SFA_ERR_FLEET_BROKER', 'broker');
     } catch (e) {
-      return Promise.reject(new AgentError('SFA_ERR_FLEET_BROKER', `cannot read a broker TLS file: ${(e as Error).message}`, { cause: e }));
+      return Promise.reject(e as Error);
     }
     const client = mqtt.connect(o.url, {
       clientId: o.clientId,

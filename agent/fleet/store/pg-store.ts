@@ -1,10 +1,10 @@
 /**
  * The fleet store in PostgreSQL (the `pg` client). One transaction per ingest batch: the
  * instances' agent rows are locked first, in sorted order (two fleet processes sharing the
- * subscription then serialise per instance and never deadlock), samples go in with one
- * `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` (any number of rows, one statement,
- * no parameter limit), and the contiguous cursor is advanced over the stored batch ranges
- * before COMMIT. Migrations run under an advisory lock, so processes may start together.
+ * subscription then serialise per instance and never deadlock), samples go in by binary COPY
+ * (pg-samples.ts: straight into `samples` when no id can be stored yet, through a staging table
+ * and `ON CONFLICT DO NOTHING` otherwise), and the contiguous cursor is advanced over the stored
+ * batch ranges before COMMIT. Migrations run under an advisory lock, so processes may start together.
  */
 import pg from 'pg';
 import { AgentError } from '../../errors.ts';
@@ -26,7 +26,8 @@ import {
   type SiteRecord,
   type UnitsRecord,
 } from './fleet-store.ts';
-import { pgHourUpsert, pgSampleArrays, pgSampleInsert } from './pg-sql.ts';
+import { pgHourUpsert } from './pg-sql.ts';
+import { PgSampleWriter } from './pg-samples.ts';
 
 export interface PgStoreOptions {
   url: string;
@@ -49,12 +50,14 @@ export class PgStore implements FleetStore {
   readonly kind = 'postgres' as const;
   private readonly s: string;
   private readonly statusOf = new Map<string, { status: AgentStatus; at: number }>();
+  private readonly sampleWriter: PgSampleWriter;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly opts: PgStoreOptions,
   ) {
     this.s = `"${opts.schema}"`;
+    this.sampleWriter = new PgSampleWriter(this.s);
   }
 
   static async open(options: Pick<PgStoreOptions, 'url' | 'schema'> & Partial<PgStoreOptions>): Promise<PgStore> {
@@ -118,7 +121,9 @@ export class PgStore implements FleetStore {
 
   async commit(b: IngestBatch): Promise<CommitResult> {
     for (const st of b.statuses) this.statusOf.set(`${st.site}/${st.agent}`, { status: st.status, at: st.at });
-    return this.tx(async (c) => {
+    let stagedOn: Q | undefined;
+    const result = await this.tx(async (c) => {
+      stagedOn = undefined;
       const s = this.s;
       const cursors = new Map<string, number>();
       // the highest id stored per instance, read under the row lock: ids above it are new
@@ -135,7 +140,8 @@ export class PgStore implements FleetStore {
         cursors.set(instance, r.rows[0]?.c ?? 0);
         highest.set(instance, r.rows[0]?.l ?? 0);
       }
-      const { stored, total } = await this.insertSamples(c, b, highest);
+      const { stored, total, createdStage } = await this.sampleWriter.insert(c, b.samples, highest);
+      if (createdStage) stagedOn = c;
       const confirmed = await this.advance(c, b, cursors);
       for (const h of latestHours(b.hours)) await c.query(pgHourUpsert(s), hourParams(h, b.at));
       await this.plants(c, b);
@@ -147,27 +153,8 @@ export class PgStore implements FleetStore {
       }
       return { stored, duplicates: total - stored, confirmed };
     });
-  }
-
-  /**
-   * A message whose ids are all above the highest stored id of its instance (the usual case)
-   * is inserted plainly; only one that may hold stored ids pays for ON CONFLICT DO NOTHING.
-   */
-  private async insertSamples(c: Q, b: IngestBatch, highest: Map<string, number>): Promise<{ stored: number; total: number }> {
-    let stored = 0;
-    let total = 0;
-    const plain = pgSampleInsert(this.s, false);
-    const idempotent = pgSampleInsert(this.s, true);
-    for (const m of b.samples) {
-      const n = m.samples.length;
-      const top = highest.get(m.instance) ?? 0;
-      const fresh = m.firstId > top;
-      const r = await c.query(fresh ? plain : idempotent, [m.instance, m.site, m.agent, ...pgSampleArrays(m.samples)]);
-      if (m.lastId > top) highest.set(m.instance, m.lastId);
-      stored += r.rowCount ?? 0;
-      total += n;
-    }
-    return { stored, total };
+    if (stagedOn) this.sampleWriter.committed(stagedOn);
+    return result;
   }
 
   /** Stores the batches' ranges and moves each instance's cursor over what is contiguous now. */

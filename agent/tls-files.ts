@@ -1,0 +1,24 @@
+/** The PEM files a client's config names (`ca`, `cert`, `key`), read when it connects. */
+import { readFileSync } from 'node:fs';
+import { AgentError, type ErrorCode } from './errors.ts';
+
+export interface TlsFiles {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+/** Their contents; a file that cannot be read is an AgentError with `code` naming the setting (`{what}.ca`) and the path. */
+export function readTlsFiles(files: TlsFiles, code: ErrorCode, what: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const file = files[k];
+    if (!file) continue;
+    try {
+      out[k] = readFileSync(file);
+    } catch (e) {
+      throw new AgentError(code, `cannot read ${what}.${k} "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    }
+  }
+  return out;
+}
