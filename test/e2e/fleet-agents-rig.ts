@@ -46,8 +46,6 @@ const SITES = ['site-1', 'site-2'];
 export class Rig {
   readonly agents: RigAgent[] = [];
   readonly fleets: FleetChild[] = [];
-  /** fleet processes started again because they exited during start-up (JetStream only) */
-  startAgains = 0;
   /** samples published into each agent so far */
   published = 0;
   private tick = 0;
@@ -64,17 +62,7 @@ export class Rig {
     for (const w of ['a', 'b']) {
       this.fleets.push(new FleetChild({ id: `${this.o.fleetId}-${w}`, brokerUrl: this.o.brokerUrl, prefix: this.o.prefix, group, dataDir: join(this.o.dir, `fleet-${w}`), dbUrl: this.o.dbUrl, schema: this.o.schema, port: await freePort(), batchMs: this.o.fleetBatchMs ?? 50, ...(this.o.fleetMaxPending ? { maxPending: this.o.fleetMaxPending } : {}), ...(this.o.fleetJetstream ? { jetstream: this.o.fleetJetstream } : {}) }));
     }
-    await waitFor(async () => {
-      // a JetStream fleet may exit on a set-up request that timed out on a cluster just formed
-      // (test/e2e/fleet-jetstream-start.test.ts): started again, as systemd's Restart=on-failure would
-      this.fleets.forEach((f, i) => {
-        if (f.proc.exitCode !== null && this.o.brokerUrl.startsWith('nats://')) {
-          this.startAgains++;
-          this.fleets[i] = new FleetChild(f.s);
-        }
-      });
-      return (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy());
-    }, 60_000, 'both fleets healthy', 200).catch((e: Error) => {
+    await waitFor(async () => (await this.fleets[0]?.healthy()) && (await this.fleets[1]?.healthy()), 60_000, 'both fleets healthy', 200).catch((e: Error) => {
       throw new Error(`${e.message}\n${this.fleets.map((f) => `--- ${f.s.id} ---\n${f.output.slice(-3000)}`).join('\n')}`);
     });
     const started = await Promise.all(
