@@ -57,9 +57,12 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
   let cluster: NatsCluster | undefined;
 
   afterAll(async () => {
-    for (const a of agents) await a.child.exitAfter('SIGTERM');
-    for (const f of fleets) await f.kill('SIGTERM');
-    await cluster?.stop();
+    try {
+      for (const a of agents) await a.child.exitAfter('SIGTERM');
+      for (const f of fleets) await f.kill('SIGTERM');
+    } finally {
+      await cluster?.stop();
+    }
     if (ready) await dropSchema(schema);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -71,7 +74,14 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
     for (const w of ['a', 'b']) {
       fleets.push(new FleetChild({ id: `js3-${w}`, brokerUrl: c.natsUrls.join(','), prefix, group: `g${tag}`, dataDir: join(dir, `fleet-${w}`), dbUrl: PG_TEST_URL, schema, port: await freePort(), jetstream }));
     }
-    await waitFor(async () => (await fleets[0]?.healthy()) && (await fleets[1]?.healthy()), 60_000, `both fleets healthy (${fleets.map((f) => f.output).join('\n')})`, 200);
+    await waitFor(
+      async () => (await fleets[0]?.healthy()) && (await fleets[1]?.healthy()),
+      60_000,
+      'both fleets healthy',
+      200,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${fleets.map((f) => f.output.slice(-2000)).join('\n')}`);
+    });
     // the work stream has three replicas, one per node
     const leader = await c.waitStreamLeader(stream);
     const detail = (await c.jsz(leader, 'accounts=true&streams=true')).account_details?.flatMap((a) => a.stream_detail ?? []).find((d) => d.name === stream);
@@ -115,13 +125,17 @@ describe('three agents through a 3-node JetStream cluster, two fleet workers, Po
     } finally {
       await db.end();
     }
-    // both workers took a share of the consumer's messages
+    // both workers read the group's one durable consumer; between them they inserted every row
+    // once (how the messages split between them is up to the pulls; on a busy 2-core machine one
+    // may take nearly all: fleet-jetstream-faults.test.ts (b) shows the other taking over)
+    let inserted = 0;
     for (const f of fleets) {
+      const health = (await (await fetch(`http://127.0.0.1:${f.s.port}/healthz`)).json()) as { broker: { consumer?: { name: string; stream: string } } };
+      expect(health.broker.consumer, f.s.id).toMatchObject({ name: `g${tag}`, stream });
       const text = await (await fetch(`http://127.0.0.1:${f.s.port}/metrics`)).text();
-      const stored = Number(/^shopfloor_fleet_rows_stored_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
-      expect(stored, f.s.id).toBeGreaterThan(0);
-      expect(stored, f.s.id).toBeLessThan(perAgent * SITES.length);
+      inserted += Number(/^shopfloor_fleet_rows_stored_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
     }
+    expect(inserted).toBe(perAgent * SITES.length);
 
     // fleet KPIs = sums of the agents' own components over the same whole hours
     const range = `from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`;

@@ -69,9 +69,13 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
 
   afterAll(async () => {
     nc?.close();
-    await rig?.close();
-    await cluster?.stop();
-    pgsql?.close();
+    try {
+      await rig?.close();
+    } finally {
+      // the servers go even when the rig never started
+      await cluster?.stop();
+      pgsql?.close();
+    }
   });
 
   /** a worker's messages received and not yet acknowledged (its /metrics) */

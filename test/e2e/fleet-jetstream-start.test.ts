@@ -2,8 +2,8 @@
  * A fleet worker (`shopfloor-agent fleet`, `broker.url: nats://…`) started while the JetStream
  * cluster cannot answer (two of three nodes down: no quorum) keeps trying, as its transport says
  * ("else it keeps trying in the background", "reconnects forever"), and becomes healthy once the
- * quorum is back. Found failing on nats-infra (merge of fleet-jetstream 990bd49): the worker
- * exits with code 1 on the first JetStream API timeout (jetstreamManager() in connectAndRun).
+ * quorum is back: the whole process, where fleet-jetstream-boot.test.ts checks the transport
+ * (before 7231b4c the process exited with code 1 on the first JetStream API timeout).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -143,6 +143,14 @@ describe.skipIf(!need.available)('NATS MQTT listener (3 nodes, JetStream replica
     const name = `${STREAM}_R1`;
     await createStream(nc, { name, subjects: [`${P}r1.*.*.samples`], num_replicas: 1 });
     const host = await cluster.waitStreamLeader(name);
+    // the listener's own streams must keep their leaders: a QoS 1 publish waits for $MQTT_msgs
+    for (const own of ['$MQTT_msgs', '$MQTT_sess']) {
+      await waitFor(async () => {
+        if ((await cluster.waitStreamLeader(own)) !== host) return true;
+        await nc.api(`$JS.API.STREAM.LEADER.STEPDOWN.${own}`, undefined, 5_000).catch(() => undefined);
+        return false;
+      }, 20_000, `${own} led by another node than ${name}`, 500);
+    }
     const via = (host + 1) % 3;
     const c = await mqttConnect(cluster.mqttUrls[via] as string);
     expect(await publishAcked(c, `${P}r1/site-a/edge-1/samples`, 'stored', 5_000)).toBe(true);
