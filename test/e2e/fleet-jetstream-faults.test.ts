@@ -120,11 +120,9 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
     await r.expectAllOnce(60_000);
   });
 
-  it('(b) a worker killed with SIGKILL holding an unacknowledged batch: it is delivered again to the other', { timeout: 90_000 }, async ({ skip }) => {
+  it('(b) a worker killed with SIGKILL holding an unacknowledged batch: it is delivered again to the other', { timeout: 240_000 }, async ({ skip }) => {
     if (!ready) skip();
     const r = rig as Rig;
-    const victim = r.fleets[0] as FleetChild;
-    const publishing = r.publish(150, 5);
     let redelivered = 0;
     const poll = setInterval(() => {
       void consumer()
@@ -132,17 +130,27 @@ describe('faults on the JetStream fleet (3 nodes, replicas 3, two workers, own P
         .catch(() => undefined);
     }, 50);
     try {
-      // killed the moment it holds messages it received and has not committed (nor acknowledged)
-      await waitFor(async () => (await held(victim)) > 0, 20_000, `${victim.s.id} holding unacknowledged messages`, 5);
-      await victim.kill('SIGKILL');
-      await publishing;
-      // the survivor alone stores everything, the killed one's share included
-      await r.expectAllOnce(60_000);
+      // /metrics may show messages held a moment before their COMMIT and ack: a kill that lands
+      // just after them leaves nothing to deliver again, so the kill is tried again (at most 3 times)
+      for (let attempt = 1; attempt <= 3 && redelivered === 0; attempt++) {
+        const victim = r.fleets[0] as FleetChild;
+        const publishing = r.publish(150, 5);
+        try {
+          // killed the moment it holds messages it received and has not committed (nor acknowledged)
+          await waitFor(async () => (await held(victim)) > 0, 20_000, `${victim.s.id} holding unacknowledged messages`, 5);
+          await victim.kill('SIGKILL');
+          await publishing;
+          // the survivor alone stores everything, the killed one's share included
+          await r.expectAllOnce(60_000);
+          expect(await r.fleets[1]?.healthy()).toBe(true);
+        } finally {
+          await publishing.catch(() => undefined);
+          await r.restartFleet(0);
+        }
+      }
       expect(redelivered, 'messages JetStream delivered again after the ack wait').toBeGreaterThan(0);
-      expect(await r.fleets[1]?.healthy()).toBe(true);
     } finally {
       clearInterval(poll);
-      await r.restartFleet(0);
     }
   });
 
