@@ -1,4 +1,4 @@
-/** The PEM files a client's config names (`ca`, `cert`, `key`), read when it connects. */
+/** The PEM files a client's config names (`ca`, `cert`, `key`), read when it connects, and the credentials they belong to. */
 import { readFileSync } from 'node:fs';
 import { AgentError, type ErrorCode } from './errors.ts';
 
@@ -6,6 +6,17 @@ export interface TlsFiles {
   ca?: string | undefined;
   cert?: string | undefined;
   key?: string | undefined;
+}
+
+/** What a client of a broker (the upstream forwarder, either fleet transport) signs in with. */
+export interface BrokerCredentials {
+  username: string | undefined;
+  password: string | undefined;
+  /** PEM file paths */
+  ca: string | undefined;
+  cert: string | undefined;
+  key: string | undefined;
+  rejectUnauthorized: boolean;
 }
 
 /** Their contents; a file that cannot be read is an AgentError with `code` naming the setting (`{what}.ca`) and the path. */

@@ -1,19 +1,14 @@
 /** The forwarder's options and their defaults (one object), and a small timing helper. */
+import type { BrokerCredentials } from '../tls-files.ts';
 import type { ConfirmMode } from './confirmation.ts';
 
-export interface ForwarderOptions {
+/** credentials: PEM files for mqtts:// / wss:// */
+export interface ForwarderOptions extends BrokerCredentials {
   url: string;
   topicPrefix: string;
   site: string;
   agent: string;
   clientId: string;
-  username: string | undefined;
-  password: string | undefined;
-  /** PEM file paths for mqtts:// / wss:// */
-  ca: string | undefined;
-  cert: string | undefined;
-  key: string | undefined;
-  rejectUnauthorized: boolean;
   batchSize: number;
   /** batches published and not yet acknowledged, at most */
   inFlight: number;

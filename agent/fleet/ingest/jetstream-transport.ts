@@ -30,23 +30,17 @@
 import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { JetStreamConfig } from '../../../config/fleet-schema.ts';
-import { readTlsFiles } from '../../tls-files.ts';
+import { readTlsFiles, type BrokerCredentials } from '../../tls-files.ts';
 import { ensureJetStreamLayout, isNotFound, jetstreamLayout, LayoutRefused, subjectOf, topicOf, type JetStreamLayout } from './jetstream-streams.ts';
 import type { BrokerState, ConsumerLag, IngestHooks, IngestTransport } from './transport.ts';
 
-export interface JetStreamTransportOptions {
+export interface JetStreamTransportOptions extends BrokerCredentials {
   /** the seed list (broker.url split at ",") */
   servers: string[];
   /** the connection's name in the server's monitoring */
   name: string;
   topicPrefix: string;
   group: string;
-  username: string | undefined;
-  password: string | undefined;
-  ca: string | undefined;
-  cert: string | undefined;
-  key: string | undefined;
-  rejectUnauthorized: boolean;
   jetstream: JetStreamConfig;
   /** unacknowledged messages this worker holds at most (ingest.maxPending) */
   maxPending: number;

@@ -19,20 +19,14 @@
  */
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { readTlsFiles } from '../../tls-files.ts';
+import { readTlsFiles, type BrokerCredentials } from '../../tls-files.ts';
 import type { BrokerState, IngestHooks, IngestTransport } from './transport.ts';
 
-export interface MqttTransportOptions {
+export interface MqttTransportOptions extends BrokerCredentials {
   url: string;
   clientId: string;
   topicPrefix: string;
   group: string;
-  username: string | undefined;
-  password: string | undefined;
-  ca: string | undefined;
-  cert: string | undefined;
-  key: string | undefined;
-  rejectUnauthorized: boolean;
   sessionExpiryS: number;
   maxPending: number;
   /** 4: MQTT 3.1.1 (no session expiry, no Receive Maximum) */
