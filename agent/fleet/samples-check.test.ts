@@ -71,6 +71,13 @@ describe('checkSamplesFast', () => {
     agree(m);
   });
 
+  it('refuses a message whose first sample has no machine (found by the property below)', () => {
+    const m = JSON.parse(JSON.stringify(samplesMessage({ instance: 'i-1', prevLastId: 10, firstId: 11, lastId: 20 }))) as { samples: Record<string, unknown>[] };
+    delete m.samples[0]?.machine;
+    expect(checkSamplesFast(m)).toBeUndefined();
+    expect(samplesMessageSchema.safeParse(m).success).toBe(false);
+  });
+
   it('agrees with zod when one field of a valid message holds an arbitrary value', () => {
     const tricky = fc.oneof(
       fc.constantFrom(0, -0, 1, 10, 11, 20, 21, 1.5, -1, 8.64e15, 8.64e15 + 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, NaN, Infinity, '', 'a/b', 'a+', '#', '\u0000', 'good', 'bad', 'x'.repeat(129), null, true, false, [], {}, undefined),

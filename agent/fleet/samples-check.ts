@@ -33,7 +33,7 @@ function samplesOf(raw: unknown[], prevLastId: number, firstId: number, lastId: 
   const out = new Array<SamplesMessage['samples'][number]>(raw.length);
   let prev = prevLastId;
   // machines repeat from sample to sample: the topic-level pattern runs once per change
-  let machineOk: unknown;
+  let machineOk: unknown = UNCHECKED;
   for (let i = 0; i < raw.length; i++) {
     const x = raw[i];
     if (!isRecord(x)) return undefined;
@@ -53,6 +53,9 @@ function samplesOf(raw: unknown[], prevLastId: number, firstId: number, lastId: 
 }
 
 /** What `samplesMessageSchema.parse` returns for a message that passes every rule, else undefined. */
+/** no machine checked yet: not `undefined`, which a sample without a machine would equal */
+const UNCHECKED = Symbol('unchecked');
+
 export function checkSamplesFast(json: unknown): SamplesMessage | undefined {
   if (!isRecord(json)) return undefined;
   const { agent, site, instance, firstId, lastId, prevLastId, samples } = json;
