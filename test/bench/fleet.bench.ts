@@ -19,7 +19,7 @@
  * With nats-server installed, each run also measures the JetStream path (fleet-jetstream.ts) on
  * the same batches: 1 node with replicas 1 and 1 or 2 worker processes, and a 3-node cluster with
  * replicas 3 and 2 workers; the workers are child processes (the MQTT path's fleet runs in this
- * process, its publisher in a child).
+ * process, its publisher in a child). `SFA_BENCH_FLEET_JS=0` leaves the JetStream path out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -231,7 +231,8 @@ export async function run(): Promise<BenchFigure[]> {
     console.warn('fleet bench skipped: needs Mosquitto on 1883 and PostgreSQL on 5432 (database test)');
     return [];
   }
-  const withJetStream = (await natsServer()).available;
+  // SFA_BENCH_FLEET_JS=0 measures the MQTT path alone (quicker, when working on it)
+  const withJetStream = process.env.SFA_BENCH_FLEET_JS !== '0' && (await natsServer()).available;
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await once(withJetStream);

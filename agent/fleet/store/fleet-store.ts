@@ -27,9 +27,39 @@ export interface DeadLetter {
 
 export const DEAD_LETTER_PAYLOAD_CHARS = 64 * 1024;
 
+/**
+ * A samples message a store encoded when it arrived (`FleetStore.encodeSamples`): its chain and
+ * who sent it, and its rows already in the store's own form instead of a thousand parsed objects
+ * held until the transaction (they died young instead; the commit only writes bytes).
+ */
+export interface EncodedSamples extends Omit<SamplesMessage, 'samples'> {
+  /** the rows as the store writes them (PgStore: binary COPY rows, pg-copy.ts) */
+  encoded: Buffer;
+  /** how many sample rows `encoded` holds */
+  rows: number;
+  /** the newest sample's ts (epoch ms) */
+  maxTs: number;
+}
+
+/** A samples message in a batch: as parsed, or encoded by the store on arrival. */
+export type BatchSamples = SamplesMessage | EncodedSamples;
+
+/** Sample rows a batch entry holds. */
+export function rowCount(m: BatchSamples): number {
+  return 'encoded' in m ? m.rows : m.samples.length;
+}
+
+/** The newest sample's ts of a batch entry (epoch ms). */
+export function newestTs(m: BatchSamples): number {
+  if ('encoded' in m) return m.maxTs;
+  let max = 0;
+  for (const x of m.samples) if (x.ts > max) max = x.ts;
+  return max;
+}
+
 /** Everything parsed from the messages of one transaction. */
 export interface IngestBatch {
-  samples: SamplesMessage[];
+  samples: BatchSamples[];
   hours: HoursMessage[];
   plants: PlantMessage[];
   statuses: StatusUpdate[];
@@ -106,6 +136,11 @@ export interface UnitsRecord {
 
 export interface FleetStore {
   readonly kind: 'postgres' | 'sqlite';
+  /**
+   * Encodes a checked samples message for `commit` as it arrives (a store without it takes the
+   * parsed message). Throws an `SFA_ERR_PAYLOAD` AgentError for rows the store can never hold.
+   */
+  encodeSamples?(m: SamplesMessage): EncodedSamples;
   commit(batch: IngestBatch): Promise<CommitResult>;
   agents(): Promise<AgentRecord[]>;
   /** an instance's contiguous cursor as committed now (null: unknown instance) */

@@ -6,7 +6,7 @@
  */
 import { AgentError } from '../../errors.ts';
 import type { SamplesMessage } from '../messages.ts';
-import { valueColumns } from './fleet-store.ts';
+import { valueColumns, type BatchSamples, type EncodedSamples } from './fleet-store.ts';
 
 export const SAMPLE_COPY_COLUMNS = '(instance, id, site, agent, machine, signal, ts, value, text_value, quality)';
 const FIELDS = 10;
@@ -142,9 +142,17 @@ export function encodeSampleRows(m: SamplesMessage): Buffer {
   return w.buf.subarray(0, w.off);
 }
 
+/** A message with its rows encoded (`PgStore.encodeSamples`); the parsed samples are let go. */
+export function encodeSamples(m: SamplesMessage): EncodedSamples {
+  const { samples, ...chain } = m;
+  let maxTs = 0;
+  for (const x of samples) if (x.ts > maxTs) maxTs = x.ts;
+  return { ...chain, encoded: encodeSampleRows(m), rows: samples.length, maxTs };
+}
+
 /** The whole COPY stream of some messages: header, each message's rows, trailer. */
-export function* copyChunks(messages: readonly SamplesMessage[]): Generator<Buffer> {
+export function* copyChunks(messages: readonly BatchSamples[]): Generator<Buffer> {
   yield COPY_HEADER;
-  for (const m of messages) yield encodeSampleRows(m);
+  for (const m of messages) yield 'encoded' in m ? m.encoded : encodeSampleRows(m);
   yield COPY_TRAILER;
 }

@@ -110,6 +110,34 @@ describe('PostgreSQL store: samples by binary COPY', () => {
     expect(await store.commit(batch({ samples: [m] }))).toMatchObject({ stored: 0, duplicates: 10 });
   });
 
+  it('stores the same rows, chain and newest ts from messages encoded on arrival as from parsed ones, mixed in one batch', async ({ skip }) => {
+    if (!pgUp) skip();
+    const { store, schema } = await open();
+    const parsed = (instance: string, i: number): SamplesMessage => samplesMessage({ instance, prevLastId: i * 100, firstId: i * 100 + 1, lastId: (i + 1) * 100 });
+    const enc = (i: number) => store.encodeSamples(parsed('enc', i));
+    expect(enc(0)).toMatchObject({ instance: 'enc', firstId: 1, lastId: 100, prevLastId: 0, rows: 100, maxTs: Math.max(...parsed('enc', 0).samples.map((x) => x.ts)) });
+    expect(enc(0)).not.toHaveProperty('samples');
+    expect(await store.commit(batch({ samples: [enc(0), parsed('plain', 0), enc(1), parsed('plain', 1)] }))).toMatchObject({ stored: 400, duplicates: 0 });
+    // redelivered, encoded: through the staging table, nothing twice
+    expect(await store.commit(batch({ samples: [enc(1), enc(2)] }))).toMatchObject({ stored: 100, duplicates: 100, confirmed: [{ instance: 'enc', confirmedId: 300 }] });
+    await store.commit(batch({ samples: [parsed('plain', 2)] }));
+    const all = await rows(schema);
+    const strip = (inst: string) => all.filter((r) => r.instance === inst).map(({ instance: _, ...r }) => r);
+    expect(strip('enc')).toHaveLength(300);
+    expect(strip('enc')).toEqual(strip('plain'));
+    const agents = await store.agents();
+    expect(agents.find((a) => a.instance === 'enc')).toMatchObject({ confirmedId: 300, lastId: 300, lastSampleTs: agents.find((a) => a.instance === 'plain')?.lastSampleTs });
+  });
+
+  it('refuses U+0000 already when encoding on arrival', async ({ skip }) => {
+    if (!pgUp) skip();
+    const { store } = await open();
+    const good = samplesMessage({ instance: 'i1', prevLastId: 0, firstId: 1, lastId: 10 });
+    const nul = { ...good, samples: good.samples.map((x, i) => (i === 5 ? { ...x, value: 'a\u0000b' } : x)) };
+    expect(() => store.encodeSamples(nul)).toThrow(expect.objectContaining({ code: 'SFA_ERR_PAYLOAD' }));
+    expect(store.encodeSamples(good).rows).toBe(10);
+  });
+
   it('keeps two instances apart in one COPY', async ({ skip }) => {
     if (!pgUp) skip();
     const { store } = await open();

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { SamplesMessage } from '../messages.ts';
+import { rowCount, type BatchSamples } from './fleet-store.ts';
 import { copyChunks, SAMPLE_COPY_COLUMNS } from './pg-copy.ts';
 
 /** Emptied at each COMMIT (in place, without catalog changes) and never visible to another session. */
@@ -20,7 +20,7 @@ const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS fleet_samples_stage (
   value double precision, text_value text, quality text) ON COMMIT DELETE ROWS`;
 
 /** Rows COPYed from the messages into `table`; a refused value fails the COPY and with it the transaction. */
-export async function copySamples(c: pg.PoolClient, table: string, messages: readonly SamplesMessage[]): Promise<number> {
+export async function copySamples(c: pg.PoolClient, table: string, messages: readonly BatchSamples[]): Promise<number> {
   const stream = c.query(copyFrom(`COPY ${table} ${SAMPLE_COPY_COLUMNS} FROM STDIN (FORMAT binary)`));
   await pipeline(Readable.from(copyChunks(messages), { objectMode: false }), stream);
   return stream.rowCount;
@@ -36,16 +36,16 @@ export class PgSampleWriter {
    * Stores the batch's samples; returns the rows inserted, and the connection that created the
    * staging table in this transaction (to be remembered once it commits).
    */
-  async insert(c: pg.PoolClient, samples: readonly SamplesMessage[], highest: Map<string, number>): Promise<{ stored: number; total: number; createdStage: boolean }> {
-    const fresh: SamplesMessage[] = [];
-    const maybeStored: SamplesMessage[] = [];
+  async insert(c: pg.PoolClient, samples: readonly BatchSamples[], highest: Map<string, number>): Promise<{ stored: number; total: number; createdStage: boolean }> {
+    const fresh: BatchSamples[] = [];
+    const maybeStored: BatchSamples[] = [];
     let total = 0;
     for (const m of samples) {
       const top = highest.get(m.instance) ?? 0;
       // a later message of the batch with lower ids than this one's is not fresh: no overlap among the fresh
       (m.firstId > top ? fresh : maybeStored).push(m);
       if (m.lastId > top) highest.set(m.instance, m.lastId);
-      total += m.samples.length;
+      total += rowCount(m);
     }
     let stored = 0;
     if (fresh.length > 0) stored += await copySamples(c, `${this.schema}.samples`, fresh);

@@ -14,11 +14,13 @@ import {
   HOUR_COLUMNS,
   instancesOf,
   latestHours,
+  newestTs,
   type AgentRecord,
   type AgentStatus,
   type CommitResult,
   type ConfirmedCursor,
   type DeadLetter,
+  type EncodedSamples,
   type FleetStore,
   type HourRecord,
   type IngestBatch,
@@ -26,6 +28,8 @@ import {
   type SiteRecord,
   type UnitsRecord,
 } from './fleet-store.ts';
+import type { SamplesMessage } from '../messages.ts';
+import { encodeSamples } from './pg-copy.ts';
 import { pgHourUpsert } from './pg-sql.ts';
 import { PgSampleWriter } from './pg-samples.ts';
 
@@ -119,6 +123,11 @@ export class PgStore implements FleetStore {
     }
   }
 
+  /** Binary COPY rows as the message arrives: the batch then holds bytes, not objects, until COMMIT. */
+  encodeSamples(m: SamplesMessage): EncodedSamples {
+    return encodeSamples(m);
+  }
+
   async commit(b: IngestBatch): Promise<CommitResult> {
     for (const st of b.statuses) this.statusOf.set(`${st.site}/${st.agent}`, { status: st.status, at: st.at });
     let stagedOn: Q | undefined;
@@ -170,7 +179,7 @@ export class PgStore implements FleetStore {
       last.push(m.lastId);
       const p = per.get(m.instance) ?? { site: m.site, agent: m.agent, maxId: 0, maxTs: 0 };
       p.maxId = Math.max(p.maxId, m.lastId);
-      for (const x of m.samples) if (x.ts > p.maxTs) p.maxTs = x.ts;
+      p.maxTs = Math.max(p.maxTs, newestTs(m));
       per.set(m.instance, p);
     }
     if (inst.length === 0) return [];

@@ -120,6 +120,8 @@ export class SqliteStore implements FleetStore {
     let total = 0;
     const per = new Map<string, { site: string; agent: string; maxId: number; maxTs: number }>();
     for (const m of b.samples) {
+      // SQLite binds each value itself: it never encodes on arrival (no encodeSamples)
+      if ('encoded' in m) throw new AgentError('SFA_ERR_UNEXPECTED', 'the SQLite fleet store was given samples encoded for another store');
       const p = per.get(m.instance) ?? { site: m.site, agent: m.agent, maxId: 0, maxTs: 0 };
       for (const x of m.samples) {
         const [v, t] = valueColumns(x.value);
