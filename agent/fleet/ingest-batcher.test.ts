@@ -146,6 +146,33 @@ describe('IngestBatcher', () => {
     await b.stop();
   });
 
+  it('commits what arrived during a long commit batchMs after its arrival, not batchMs after that commit', async () => {
+    const s = flaky(store);
+    s.failing = false;
+    const inner = s.commit;
+    const spans: { start: number; end: number }[] = [];
+    s.commit = async (b) => {
+      const start = performance.now();
+      await new Promise((r) => setTimeout(r, 800));
+      const r = await inner(b);
+      spans.push({ start, end: performance.now() });
+      return r;
+    };
+    const b = new IngestBatcher(s, { topicPrefix: P, batchMs: 1000, batchRows: 10 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: () => undefined });
+    let acks = 0;
+    // a full batch commits at once; the next message arrives while it commits
+    b.push(`${P}/site-a/edge-1/samples`, msg(0, 1, 10), () => void acks++);
+    await new Promise((r) => setTimeout(r, 50));
+    const second = performance.now();
+    b.push(`${P}/site-a/edge-1/samples`, msg(10, 11, 15), () => void acks++);
+    await waitFor(() => acks === 2, 5000, 'both acknowledged');
+    expect(spans).toHaveLength(2);
+    // due at second + 1000; before, it waited 1000 ms from the first commit's end (≥ second + 1750)
+    expect((spans[1] as { start: number }).start - second).toBeLessThan(1400);
+    expect((spans[1] as { start: number }).start - second).toBeGreaterThanOrEqual(990);
+    await b.stop();
+  });
+
   it('stop() commits what was received and not parsed yet', async () => {
     const b = new IngestBatcher(store, { topicPrefix: P, batchMs: 10_000 }, { metrics: new FleetMetrics({ fleet: 't' }), log, onCommitted: () => undefined });
     let acks = 0;

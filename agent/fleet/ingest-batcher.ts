@@ -57,6 +57,7 @@ interface Parsed {
 interface Entry extends Parsed {
   topic: string;
   payload: Buffer;
+  at: number;
 }
 
 /** Text PostgreSQL can hold (no U+0000). */
@@ -74,6 +75,8 @@ interface Arrived {
   topic: string;
   payload: Buffer;
   ack: () => void;
+  /** performance.now() when it was received: its batch commits `batchMs` after that at the latest */
+  at: number;
 }
 
 export class IngestBatcher {
@@ -108,7 +111,7 @@ export class IngestBatcher {
 
   /** Takes one message; `ack` is called once its batch is committed. */
   push(topic: string, payload: Buffer, ack: () => void): void {
-    this.arrived.push({ topic, payload, ack });
+    this.arrived.push({ topic, payload, ack, at: performance.now() });
     this.hooks.metrics.pending.set(this.pending);
     this.parsing ??= setImmediate(() => this.parseNext());
   }
@@ -137,11 +140,17 @@ export class IngestBatcher {
   }
 
   private hold(a: Arrived): void {
-    const entry: Entry = { ...this.parse(a.topic, a.payload, a.ack), topic: a.topic, payload: a.payload };
+    const entry: Entry = { ...this.parse(a.topic, a.payload, a.ack), topic: a.topic, payload: a.payload, at: a.at };
     this.entries.push(entry);
     this.rows += entry.rows;
     if (this.rows >= this.opts.batchRows || this.entries.length >= this.opts.maxPending) this.kick(0);
-    else this.kick(this.opts.batchMs);
+    else this.kick(this.dueIn());
+  }
+
+  /** ms until the oldest message held is `batchMs` old (0: due now) */
+  private dueIn(): number {
+    const first = this.entries[0];
+    return first ? Math.max(0, Math.ceil(first.at + this.opts.batchMs - performance.now())) : this.opts.batchMs;
   }
 
   private parse(topic: string, payload: Buffer, ack: () => void): Parsed {
@@ -256,7 +265,8 @@ export class IngestBatcher {
     } finally {
       this.committing = undefined;
     }
-    if (this.entries.length > 0 && this.failures === 0) this.kick(this.opts.batchMs);
+    // what arrived during the commit waits `batchMs` from its arrival, not from the commit's end
+    if (this.entries.length > 0 && this.failures === 0) this.kick(this.dueIn());
   }
 
   private async commitEntries(take: readonly Entry[]): Promise<void> {
@@ -292,7 +302,7 @@ export class IngestBatcher {
         const reason = `the store refused it: ${(err as Error).message}`;
         this.hooks.log.warn({ topic: e.topic, reason }, 'message dead-lettered [SFA_ERR_PAYLOAD]');
         try {
-          await this.commitEntries([{ ...this.deadEntry(e.topic, e.payload, reason, e.ack), topic: e.topic, payload: e.payload }]);
+          await this.commitEntries([{ ...this.deadEntry(e.topic, e.payload, reason, e.ack), topic: e.topic, payload: e.payload, at: e.at }]);
         } catch (err2) {
           return { entries: take.slice(i), err: err2 };
         }
