@@ -84,7 +84,7 @@ interface Arrived {
 
 export class IngestBatcher {
   private readonly opts: IngestOptions;
-  /** received, parsed in arrival order, one per event-loop turn */
+  /** received and not parsed yet, in arrival order from `arrivedHead` (parsed in slices, parseNext) */
   private arrived: Arrived[] = [];
   private arrivedHead = 0;
   private parsing: NodeJS.Immediate | undefined;
@@ -95,6 +95,8 @@ export class IngestBatcher {
   private failures = 0;
   /** after a failed commit, no new attempt before this time (epoch ms) */
   private retryAt = 0;
+  /** stop() has begun: nothing starts a commit but stop itself */
+  private stopping = false;
   private stopped = false;
   /** the last error of the store, shown in /healthz while commits fail */
   lastError: string | undefined;
@@ -109,7 +111,11 @@ export class IngestBatcher {
 
   /** Messages held and not yet acknowledged. */
   get pending(): number {
-    return this.entries.length + this.arrived.length - this.arrivedHead;
+    return this.entries.length + this.unparsed();
+  }
+
+  private unparsed(): number {
+    return this.arrived.length - this.arrivedHead;
   }
 
   /** Takes one message; `ack` is called once its batch is committed. */
@@ -122,6 +128,7 @@ export class IngestBatcher {
   /** Parses messages received for about PARSE_SLICE_MS, then gives the event loop back until the next turn. */
   private parseNext(): void {
     this.parsing = undefined;
+    if (this.stopping) return;
     const until = performance.now() + PARSE_SLICE_MS;
     do {
       const a = this.arrived[this.arrivedHead];
@@ -133,7 +140,12 @@ export class IngestBatcher {
       }
       this.hold(a);
     } while (performance.now() < until);
-    if (this.arrivedHead < this.arrived.length) this.parsing = setImmediate(() => this.parseNext());
+    // under a steady backlog the queue never empties: drop the parsed slots now and then
+    if (this.arrivedHead >= 1024 && this.arrivedHead * 2 >= this.arrived.length) {
+      this.arrived = this.arrived.slice(this.arrivedHead);
+      this.arrivedHead = 0;
+    }
+    if (this.unparsed() > 0) this.parsing = setImmediate(() => this.parseNext());
   }
 
   /** Parses every message received (stopping: nothing is left behind). */
@@ -147,11 +159,21 @@ export class IngestBatcher {
   }
 
   private hold(a: Arrived): void {
-    const entry: Entry = { ...this.parse(a.topic, a.payload, a.ack), topic: a.topic, payload: a.payload, at: a.at };
+    let parsed: Parsed;
+    try {
+      parsed = this.parse(a.topic, a.payload, a.ack);
+    } catch (err) {
+      // a bug, not the message's fault alone: it is kept with the reason, and the rest goes on
+      this.hooks.log.error({ err, topic: a.topic }, 'fleet ingest failed on a message; dead-lettered [SFA_ERR_UNEXPECTED]');
+      parsed = this.deadEntry(a.topic, a.payload, `the fleet failed on it: ${(err as Error).message}`, a.ack);
+    }
+    const entry: Entry = { ...parsed, topic: a.topic, payload: a.payload, at: a.at };
     this.entries.push(entry);
     this.rows += entry.rows;
     if (this.rows >= this.opts.batchRows || this.entries.length >= this.opts.maxPending) this.kick(0);
-    else this.kick(this.dueIn());
+    // with more waiting to be parsed the batch fills first (full, or the last parsed kicks it): a
+    // backlog older than batchMs must not cut it into whatever one slice parsed
+    else if (this.unparsed() === 0) this.kick(this.dueIn());
   }
 
   /** ms until the oldest message held is `batchMs` old (0: due now) */
@@ -211,8 +233,9 @@ export class IngestBatcher {
         try {
           part = this.store.encodeSamples(m);
         } catch (err) {
-          if (!isDataError(err)) throw err;
-          return dead(`the store refused it: ${(err as Error).message}`);
+          if (isDataError(err)) return dead(`the store refused it: ${(err as Error).message}`);
+          // not the rows (memory, a bug): the store encodes the parsed message at commit instead
+          this.hooks.log.warn({ err }, 'fleet store could not encode samples on arrival; encoded at commit');
         }
       }
       return { apply: (b) => b.samples.push(part), rows, ack };
@@ -233,7 +256,7 @@ export class IngestBatcher {
   }
 
   private kick(delayMs: number): void {
-    if (this.stopped || this.committing || Date.now() < this.retryAt) return;
+    if (this.stopping || this.committing || Date.now() < this.retryAt) return;
     if (delayMs === 0) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -273,7 +296,7 @@ export class IngestBatcher {
       this.committing = undefined;
     }
     // what arrived during the commit waits `batchMs` from its arrival, not from the commit's end
-    if (this.entries.length > 0 && this.failures === 0) this.kick(this.dueIn());
+    if (this.entries.length > 0 && this.failures === 0 && this.unparsed() === 0) this.kick(this.dueIn());
   }
 
   private async commitEntries(take: readonly Entry[]): Promise<void> {
@@ -342,14 +365,13 @@ export class IngestBatcher {
 
   /** Commits what is held (best effort within the caller's timeout) and stops taking batches. */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.committing;
-    // what was received and not parsed yet is committed too (parsing may start a commit loop)
+    // the loop running now may be followed by none: kick() starts nothing once stopping
+    while (this.committing) await this.committing;
+    // what was received and not parsed yet is committed too
     this.parseAll();
-    await this.committing;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.entries.length > 0 && this.failures === 0) {
       this.committing = this.commitLoop(true);
       await this.committing;
