@@ -1,8 +1,9 @@
 /**
  * From broker messages to committed transactions. Each message is parsed (zod; a bad one becomes
  * a dead letter with its reason), held with its acknowledgement, and committed with the others
- * of its batch — at `batchRows` sample rows, `maxPending` messages, or `batchMs`
- * after the batch's first message. Only after COMMIT are the batch's messages acknowledged
+ * of its batch — at `batchRows` sample rows, `maxPending` messages, or `batchMs` after the
+ * batch's first message arrived (when messages still wait to be parsed, the batch fills with
+ * them first). Only after COMMIT are the batch's messages acknowledged
  * (PUBACK): a crash before it means the broker delivers them again, and the store's keys make
  * the second delivery change nothing. A failed commit (database down) keeps the messages
  * unacknowledged and is retried with backoff; the broker stops sending once `maxPending`
