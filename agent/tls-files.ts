@@ -19,6 +19,16 @@ export interface BrokerCredentials {
   rejectUnauthorized: boolean;
 }
 
+/** No user, no client certificate, the server's certificate checked: the defaults. */
+export const NO_CREDENTIALS: BrokerCredentials = {
+  username: undefined,
+  password: undefined,
+  ca: undefined,
+  cert: undefined,
+  key: undefined,
+  rejectUnauthorized: true,
+};
+
 /** Their contents; a file that cannot be read is an AgentError with `code` naming the setting (`{what}.ca`) and the path. */
 export function readTlsFiles(files: TlsFiles, code: ErrorCode, what: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
   const out: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};

@@ -135,14 +135,10 @@ export class IngestBatcher {
       const a = this.arrived[this.arrivedHead];
       if (!a) break;
       this.arrived[this.arrivedHead++] = undefined as unknown as Arrived;
-      if (this.arrivedHead === this.arrived.length) {
-        this.arrived = [];
-        this.arrivedHead = 0;
-      }
       this.hold(a);
     } while (performance.now() < until);
-    // under a steady backlog the queue never empties: drop the parsed slots now and then
-    if (this.arrivedHead >= 1024 && this.arrivedHead * 2 >= this.arrived.length) {
+    // drop the parsed slots when all are parsed, and now and then under a steady backlog (the queue never empties)
+    if (this.unparsed() === 0 || (this.arrivedHead >= 1024 && this.arrivedHead * 2 >= this.arrived.length)) {
       this.arrived = this.arrived.slice(this.arrivedHead);
       this.arrivedHead = 0;
     }

@@ -1,5 +1,5 @@
 /** The forwarder's options and their defaults (one object), and a small timing helper. */
-import type { BrokerCredentials } from '../tls-files.ts';
+import { NO_CREDENTIALS, type BrokerCredentials } from '../tls-files.ts';
 import type { ConfirmMode } from './confirmation.ts';
 
 /** credentials: PEM files for mqtts:// / wss:// */
@@ -26,12 +26,7 @@ export interface ForwarderOptions extends BrokerCredentials {
 
 export const FORWARDER_DEFAULTS: Omit<ForwarderOptions, 'url' | 'site' | 'agent' | 'clientId'> = {
   topicPrefix: 'shopfloor',
-  username: undefined,
-  password: undefined,
-  ca: undefined,
-  cert: undefined,
-  key: undefined,
-  rejectUnauthorized: true,
+  ...NO_CREDENTIALS,
   batchSize: 1000,
   inFlight: 8,
   kpiIntervalMs: 60_000,

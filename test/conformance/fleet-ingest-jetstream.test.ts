@@ -7,6 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { JetStreamTransport, JETSTREAM_TRANSPORT_DEFAULTS } from '../../agent/fleet/ingest/index.ts';
 import { jetstreamDefaults } from '../../config/fleet-schema.ts';
+import { NO_CREDENTIALS } from '../../agent/tls-files.ts';
 import { natsServer, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.ts';
 import { ingestTransportSuite, type TransportSetup } from './fleet-ingest-transport.ts';
 
@@ -27,12 +28,7 @@ function transport(s: TransportSetup): JetStreamTransport {
     name: `test-${s.id}`,
     topicPrefix: s.prefix,
     group: s.group,
-    username: undefined,
-    password: undefined,
-    ca: undefined,
-    cert: undefined,
-    key: undefined,
-    rejectUnauthorized: true,
+    ...NO_CREDENTIALS,
     jetstream: { ...jetstreamDefaults(), ...streams(s.prefix), ackWaitS: ACK_WAIT_S, storage: 'file' },
     maxPending: s.maxPending ?? 100,
     reconnectMs: 200,

@@ -9,6 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MqttTransport, MQTT_TRANSPORT_DEFAULTS } from '../../agent/fleet/ingest/index.ts';
+import { NO_CREDENTIALS } from '../../agent/tls-files.ts';
 import { IN_CI, tcpReachable, waitFor } from '../helpers/peers.ts';
 import { ingestTransportSuite } from './fleet-ingest-transport.ts';
 
@@ -67,12 +68,7 @@ ingestTransportSuite('MQTT', {
       clientId: `sfa-conf-${s.group}-${s.id}`,
       topicPrefix: s.prefix,
       group: s.group,
-      username: undefined,
-      password: undefined,
-      ca: undefined,
-      cert: undefined,
-      key: undefined,
-      rejectUnauthorized: true,
+      ...NO_CREDENTIALS,
       sessionExpiryS: 600,
       maxPending: s.maxPending ?? 100,
       mqttVersion: 5,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { JetStreamTransport, JETSTREAM_TRANSPORT_DEFAULTS, type BrokerState } from '../../agent/fleet/ingest/index.ts';
 import { jetstreamDefaults } from '../../config/fleet-schema.ts';
+import { NO_CREDENTIALS } from '../../agent/tls-files.ts';
 import { waitFor } from '../helpers/index.ts';
 import { natsServer, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster.ts';
 
@@ -38,12 +39,7 @@ describe('a JetStream worker started before the cluster can serve it', () => {
       name: 'boot-test',
       topicPrefix: prefix,
       group: 'boot',
-      username: undefined,
-      password: undefined,
-      ca: undefined,
-      cert: undefined,
-      key: undefined,
-      rejectUnauthorized: true,
+      ...NO_CREDENTIALS,
       jetstream: { ...jetstreamDefaults(), stream: `W_${prefix}`, stateStream: `S_${prefix}`, replicas: 3, ackWaitS: 5 },
       maxPending: 10,
       reconnectMs: 200,

@@ -6,7 +6,7 @@
  */
 import { AgentError } from '../../errors.ts';
 import type { SamplesMessage } from '../messages.ts';
-import { valueColumns, type BatchSamples, type EncodedSamples } from './fleet-store.ts';
+import { newestTs, valueColumns, type BatchSamples, type EncodedSamples } from './fleet-store.ts';
 
 export const SAMPLE_COPY_COLUMNS = '(instance, id, site, agent, machine, signal, ts, value, text_value, quality)';
 const FIELDS = 10;
@@ -145,9 +145,7 @@ export function encodeSampleRows(m: SamplesMessage): Buffer {
 /** A message with its rows encoded (`PgStore.encodeSamples`); the parsed samples are let go. */
 export function encodeSamples(m: SamplesMessage): EncodedSamples {
   const { samples, ...chain } = m;
-  let maxTs = 0;
-  for (const x of samples) if (x.ts > maxTs) maxTs = x.ts;
-  return { ...chain, encoded: encodeSampleRows(m), rows: samples.length, maxTs };
+  return { ...chain, encoded: encodeSampleRows(m), rows: samples.length, maxTs: newestTs(m) };
 }
 
 /** The whole COPY stream of some messages: header, each message's rows, trailer. */
